@@ -1,0 +1,52 @@
+"""The HTTP API (`gunicorn 'api:create_app()'`): validates, authenticates, stores, enqueues."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from api.auth import register_authentication
+from api.commands import register_commands
+from api.errors import register_error_handlers
+from api.routes import chat, conversations, health, jobs, openapi, responses
+from shared.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    settings = get_settings()
+    app = Flask(__name__, static_folder=None)
+    app.config.update(
+        MAX_CONTENT_LENGTH=max(settings.MAX_REQUEST_BYTES, settings.MAX_UPLOAD_BYTES + 65_536),
+        JSON_SORT_KEYS=False,
+    )
+    if test_config:
+        app.config.update(test_config)
+    logging.basicConfig(level=settings.LOG_LEVEL)
+    register_error_handlers(app)
+    register_authentication(app)
+    register_commands(app)
+    for blueprint in (
+        chat.bp,
+        jobs.bp,
+        conversations.bp,
+        responses.bp,
+        health.bp,
+        openapi.bp,
+    ):
+        app.register_blueprint(blueprint)
+    if settings.BOOTSTRAP_TOKEN:
+        _bootstrap_token(settings.BOOTSTRAP_TOKEN)
+    return app
+
+
+def _bootstrap_token(token: str) -> None:
+    from shared.auth import create_token
+
+    try:
+        create_token("bootstrap", kind="service", token=token)
+    except Exception as exc:  # the database may not be up yet; /readyz says so
+        log.warning("could not create the bootstrap token yet: %s", exc)

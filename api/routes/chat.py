@@ -1,0 +1,34 @@
+"""POST /v1/chat: one message into a conversation, answered at once with a job."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, g, request
+
+from api.http import acting_user, json_body
+from api.schemas import ChatRequest
+from api.submit import accepted, idempotency_key
+from shared.submission import JobSubmission, submit_job
+
+bp = Blueprint("chat", __name__)
+
+
+@bp.post("/v1/chat")
+def post_chat() -> Response:
+    body = json_body(ChatRequest)
+    user_id = acting_user(body.user_id)
+    job_request = body.model_dump(
+        include={"message", "model", "instructions", "metadata"}, exclude_none=True
+    )
+    job, created = submit_job(
+        JobSubmission(
+            user_id=user_id,
+            kind="chat",
+            request=job_request,
+            conversation_id=body.conversation_id,
+            new_conversation=body.conversation_id is None,
+            on_busy=body.on_busy,
+            idempotency_key=idempotency_key(request.headers),
+            request_id=g.request_id,
+        )
+    )
+    return accepted(user_id, job, created)

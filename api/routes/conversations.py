@@ -1,0 +1,54 @@
+"""Conversations: list, read, change metadata, close, delete, and their history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+
+from api.http import acting_user, json_body, query
+from api.schemas import ConversationListQuery, ConversationPatch, ListQuery, UserQuery, UserScoped
+from shared import conversations
+
+bp = Blueprint("conversations", __name__)
+
+
+@bp.get("/v1/conversations")
+def list_conversations() -> dict[str, Any]:
+    params = query(ConversationListQuery)
+    return conversations.list_conversations(
+        acting_user(params.user_id), params.status, params.limit, params.after
+    )
+
+
+@bp.get("/v1/conversations/<conversation_id>")
+def get_conversation(conversation_id: str) -> dict[str, Any]:
+    user_id = acting_user(query(UserQuery).user_id)
+    return conversations.get_conversation(user_id, conversation_id)
+
+
+@bp.patch("/v1/conversations/<conversation_id>")
+def patch_conversation(conversation_id: str) -> dict[str, Any]:
+    body = json_body(ConversationPatch)
+    return conversations.update_metadata(acting_user(body.user_id), conversation_id, body.metadata)
+
+
+@bp.post("/v1/conversations/<conversation_id>/close")
+def close_conversation(conversation_id: str) -> dict[str, Any]:
+    body = json_body(UserScoped, optional=True)
+    user_id = acting_user(body.user_id or query(UserQuery).user_id)
+    return conversations.close_conversation(user_id, conversation_id)
+
+
+@bp.delete("/v1/conversations/<conversation_id>")
+def delete_conversation(conversation_id: str) -> dict[str, Any]:
+    user_id = acting_user(query(UserQuery).user_id)
+    return conversations.delete_conversation(user_id, conversation_id)
+
+
+@bp.get("/v1/conversations/<conversation_id>/responses")
+def conversation_responses(conversation_id: str) -> dict[str, Any]:
+    params = query(ListQuery)
+    return conversations.list_responses(
+        acting_user(params.user_id), conversation_id, params.limit, params.after
+    )

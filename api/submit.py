@@ -1,0 +1,50 @@
+"""What every submit answers: 202 with the job, Location and Retry-After, or 200 after Prefer: wait."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Response, jsonify, request
+from werkzeug.datastructures import Headers
+
+from shared import job_states
+from shared.errors import ApiError
+from shared.job_queries import get_job
+from shared.job_views import job_body
+from shared.models import Job
+
+PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait=(\d+(?:\.\d+)?)")
+MAX_PREFER_WAIT = 30.0
+
+
+def idempotency_key(headers: Headers) -> str | None:
+    key = headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255:
+        raise ApiError(
+            422, "invalid_idempotency_key", "Idempotency-Key must be 1-255 characters.",
+            "Idempotency-Key",
+        )
+    return key
+
+
+def accepted(user_id: str, job: Job, created: bool) -> Response:
+    body = job_body(job)
+    wait = _preferred_wait()
+    if wait > 0 and body["status"] not in job_states.TERMINAL:
+        body = get_job(user_id, job.id, wait)
+    status = 200 if body["status"] in job_states.TERMINAL and wait > 0 else 202
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    if status == 202:
+        response.headers["Retry-After"] = "1"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _preferred_wait() -> float:
+    match = PREFER_WAIT.search(request.headers.get("Prefer", ""))
+    return min(float(match.group(1)), MAX_PREFER_WAIT) if match else 0.0

@@ -1,0 +1,1 @@
+"""Code that the api and the worker both use: settings, models, services, the upstream client."""

@@ -1,0 +1,174 @@
+"""The dispatcher: sends ready jobs to the broker, in turn across users, never too many at once.
+
+The database says which jobs may run (`queue_state = ready`: first in their conversation); the
+dispatcher picks among them round-robin by user (a user of weight w gets w per lap), up to each
+user's in-flight limit, and keeps at most BROKER_MAX_PENDING messages waiting on the broker. Only
+one dispatcher runs at a time (a Redis lock); whoever can't take the lock leaves a flag, and the
+holder runs again before letting go. A crash between marking jobs sent and sending them leaves
+jobs `sent` with no message: the reconciler sends those again (DESIGN §5).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from redis.exceptions import RedisError
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from shared import job_states, task_names
+from shared.celery_app import celery_app
+from shared.clock import utcnow
+from shared.db import write_session
+from shared.models import Job, User
+from shared.redis_client import get_redis
+from shared.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+LOCK_KEY = "gw:dispatch:lock"
+PENDING_KEY = "gw:dispatch:pending"
+CURSOR_KEY = "gw:dispatch:cursor"
+
+
+def dispatch_soon() -> None:
+    """Ask for a dispatch; runs it here unless another process is dispatching right now."""
+    try:
+        redis = get_redis()
+        redis.set(PENDING_KEY, 1)
+        lock = redis.lock(LOCK_KEY, timeout=30)
+        while lock.acquire(blocking=False):
+            try:
+                while redis.delete(PENDING_KEY):
+                    dispatch_now()
+            finally:
+                lock.release()
+            # A request that came while we held the lock left the flag; serve it.
+            if not redis.exists(PENDING_KEY):
+                break
+    except RedisError as exc:
+        log.warning("dispatch deferred to the reconciler: redis unavailable (%s)", exc)
+
+
+def dispatch_now() -> int:
+    """One pass: mark as many ready jobs `sent` as the broker may hold, then send them."""
+    settings = get_settings()
+    with write_session() as session:
+        pending = session.scalar(
+            select(func.count()).select_from(Job).where(Job.queue_state == job_states.SENT)
+        )
+        free = settings.BROKER_MAX_PENDING - (pending or 0)
+        if free <= 0:
+            return 0
+        picked = _pick_round_robin(session, free)
+        if not picked:
+            return 0
+        sent_ids = list(
+            session.scalars(
+                update(Job)
+                .where(Job.id.in_(picked), Job.queue_state == job_states.READY)
+                .values(queue_state=job_states.SENT, dispatched_at=utcnow())
+                .returning(Job.id)
+            )
+        )
+    order = {job_id: index for index, job_id in enumerate(picked)}
+    for job_id in sorted(sent_ids, key=order.__getitem__):
+        send_job(job_id)
+    return len(sent_ids)
+
+
+def send_job(job_id: str) -> None:
+    try:
+        celery_app.send_task(task_names.RUN_JOB, args=[job_id], queue=task_names.JOBS_QUEUE)
+    except Exception as exc:  # kombu raises many kinds; the reconciler will send it again
+        log.warning("could not send job %s to the broker: %s", job_id, exc)
+
+
+@dataclass
+class _Turn:
+    user_id: str
+    weight: int
+    allowance: int
+    last_job_id: str = ""
+    exhausted: bool = False
+
+
+def _pick_round_robin(session: Session, free: int) -> list[str]:
+    redis = get_redis()
+    cursor = redis.get(CURSOR_KEY) or ""
+    turns: list[_Turn] = []
+    seen: set[str] = set()
+    picked: list[str] = []
+    wrapped = False
+    # First lap: visit users after the cursor, giving each up to its weight.
+    while len(picked) < free:
+        user_id = session.scalar(
+            select(Job.user_id)
+            .where(Job.queue_state == job_states.READY, Job.user_id > cursor)
+            .order_by(Job.user_id)
+            .limit(1)
+        )
+        if user_id is None:
+            if wrapped or cursor == "":
+                break
+            wrapped, cursor = True, ""
+            continue
+        if user_id in seen:
+            break
+        seen.add(user_id)
+        cursor = user_id
+        turn = _turn_for(session, user_id)
+        turns.append(turn)
+        picked += _take(session, turn, min(turn.weight, free - len(picked)))
+    # Further laps: share what is left among users that still have ready jobs, by weight.
+    while len(picked) < free:
+        open_turns = [t for t in turns if not t.exhausted and t.allowance > 0]
+        if not open_turns:
+            break
+        for turn in open_turns:
+            share = max(1, (free - len(picked)) * turn.weight // sum(t.weight for t in open_turns))
+            picked += _take(session, turn, min(share, free - len(picked)))
+            if len(picked) >= free:
+                break
+    redis.set(CURSOR_KEY, cursor)
+    return picked
+
+
+def _turn_for(session: Session, user_id: str) -> _Turn:
+    user = session.get(User, user_id)
+    limit = (user.max_inflight if user else None) or get_settings().USER_MAX_INFLIGHT
+    running = session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(Job.user_id == user_id, Job.status == job_states.IN_PROGRESS)
+    )
+    waiting = session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(Job.queue_state == job_states.SENT, Job.user_id == user_id)
+    )
+    return _Turn(user_id, user.weight if user else 1, limit - (running or 0) - (waiting or 0))
+
+
+def _take(session: Session, turn: _Turn, count: int) -> list[str]:
+    count = min(count, turn.allowance)
+    if count <= 0:
+        return []
+    ids = list(
+        session.scalars(
+            select(Job.id)
+            .where(
+                Job.queue_state == job_states.READY,
+                Job.user_id == turn.user_id,
+                Job.id > turn.last_job_id,
+            )
+            .order_by(Job.id)
+            .limit(count)
+        )
+    )
+    turn.allowance -= len(ids)
+    turn.exhausted = len(ids) < count
+    if ids:
+        turn.last_job_id = ids[-1]
+    return ids

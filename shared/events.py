@@ -1,0 +1,49 @@
+"""Per-job event streams in Redis: status changes and text deltas, read by polls and SSE."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from shared.redis_client import get_long_poll_redis, get_redis
+from shared.settings import get_settings
+
+MAX_EVENTS_PER_JOB = 20_000
+
+
+def stream_key(job_id: str) -> str:
+    return f"gw:job:{job_id}:events"
+
+
+def publish(job_id: str, event: str, data: dict[str, Any], *, final: bool = False) -> None:
+    """Append an event; best effort, since the database, not Redis, holds the job's truth."""
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        key = stream_key(job_id)
+        pipe.xadd(key, {"event": event, "data": json.dumps(data)}, maxlen=MAX_EVENTS_PER_JOB)
+        pipe.expire(key, get_settings().EVENT_RETENTION_SECONDS)
+        pipe.execute()
+    except RedisError:
+        if final:
+            raise
+
+
+def read(
+    job_id: str, after: str = "0-0", block_ms: int | None = None, count: int = 500
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """Events after `after`, as (event id, event name, data); blocks up to `block_ms` for new ones."""
+    client: Redis = get_long_poll_redis() if block_ms else get_redis()
+    answer = client.xread({stream_key(job_id): after}, count=count, block=block_ms)
+    events = []
+    for _key, entries in answer or []:
+        for event_id, fields in entries:
+            events.append((event_id, fields["event"], json.loads(fields["data"])))
+    return events
+
+
+def last_event_id(job_id: str) -> str:
+    entries = get_redis().xrevrange(stream_key(job_id), count=1)
+    return entries[0][0] if entries else "0-0"

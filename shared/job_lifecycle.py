@@ -1,0 +1,211 @@
+"""The worker's writes to a job: claim it, keep its lease, record what the upstream made, finish.
+
+Every write after the claim is fenced by the attempt number: a worker that lost its lease (and
+whose job another worker took over) can no longer change the job or add to its history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from shared import events, job_states
+from shared.clock import utcnow
+from shared.db import write_session
+from shared.dispatch import dispatch_soon
+from shared.models import Conversation, Job, Response
+from shared.settings import get_settings
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A job as a worker holds it for one attempt."""
+
+    job_id: str
+    attempt: int
+    user_id: str
+    kind: str
+    request: dict[str, Any]
+    conversation_id: str | None
+    conversation_upstream_id: str | None
+    conversation_last_response_id: str | None
+    upstream_response_id: str | None
+    request_id: str | None
+
+
+@dataclass
+class Outcome:
+    """How an attempt ended: the status to store and what goes with it."""
+
+    status: str
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    required_action: dict[str, Any] | None = None
+    last_response_id: str | None = None
+    responses: list[Response] = field(default_factory=list)
+
+
+def _lease_deadline() -> Any:
+    return utcnow() + timedelta(seconds=get_settings().JOB_LEASE_SECONDS)
+
+
+def claim_job(job_id: str) -> Claim | None:
+    """Take a sent job for this worker; None if it is finished, held elsewhere or unknown."""
+    with write_session() as session:
+        attempt = session.scalar(
+            update(Job)
+            .where(
+                Job.id == job_id,
+                Job.queue_state == job_states.SENT,
+                Job.status.in_((job_states.QUEUED, job_states.IN_PROGRESS)),
+            )
+            .values(
+                status=job_states.IN_PROGRESS,
+                queue_state=None,
+                attempts=Job.attempts + 1,
+                started_at=func.coalesce(Job.started_at, utcnow()),
+                lease_expires_at=_lease_deadline(),
+            )
+            .returning(Job.attempts)
+        )
+        if attempt is None:
+            return None
+        job = session.get_one(Job, job_id)
+        conversation = session.get(Conversation, job.conversation_id) if job.conversation_id else None
+        claim = Claim(
+            job_id=job.id,
+            attempt=attempt,
+            user_id=job.user_id,
+            kind=job.kind,
+            request=job.request,
+            conversation_id=job.conversation_id,
+            conversation_upstream_id=conversation.upstream_id if conversation else None,
+            conversation_last_response_id=conversation.last_response_id if conversation else None,
+            upstream_response_id=job.upstream_response_id,
+            request_id=job.request_id,
+        )
+    events.publish(job_id, "status", {"status": job_states.IN_PROGRESS, "attempt": attempt})
+    return claim
+
+
+def renew_leases(held: list[tuple[str, int]]) -> None:
+    if not held:
+        return
+    deadline = _lease_deadline()
+    with write_session() as session:
+        for job_id, attempt in held:
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.attempts == attempt, Job.status == job_states.IN_PROGRESS)
+                .values(lease_expires_at=deadline)
+            )
+
+
+def _fence(job_id: str, attempt: int) -> Any:
+    return (Job.id == job_id, Job.attempts == attempt, Job.status == job_states.IN_PROGRESS)
+
+
+def record_upstream_response_id(claim: Claim, response_id: str) -> bool:
+    """Store the upstream response id as soon as it exists, so a retry can resume it."""
+    with write_session() as session:
+        return bool(
+            session.execute(
+                update(Job)
+                .where(*_fence(claim.job_id, claim.attempt))
+                .values(upstream_response_id=response_id)
+            ).rowcount
+        )
+
+
+def set_conversation_upstream_id(conversation_id: str, upstream_id: str) -> str:
+    """Keep the first upstream conversation made for ours; answer the one that is kept."""
+    with write_session() as session:
+        session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id, Conversation.upstream_id.is_(None))
+            .values(upstream_id=upstream_id)
+        )
+        kept = session.scalar(
+            select(Conversation.upstream_id).where(Conversation.id == conversation_id)
+        )
+    return kept or upstream_id
+
+
+def store_response(claim: Claim, response: Response) -> bool:
+    """Add one upstream response to the history, once, while this attempt still holds the job."""
+    with write_session() as session:
+        holds = session.scalar(select(Job.id).where(*_fence(claim.job_id, claim.attempt)))
+        if holds is None:
+            return False
+        if session.get(Response, response.id) is None:
+            session.add(response)
+        session.execute(
+            update(Job)
+            .where(Job.id == claim.job_id)
+            .values(upstream_response_id=response.id)
+        )
+        if claim.conversation_id:
+            session.execute(
+                update(Conversation)
+                .where(Conversation.id == claim.conversation_id)
+                .values(last_response_id=response.id)
+            )
+    return True
+
+
+def finish_job(claim: Claim, outcome: Outcome) -> bool:
+    """Store the attempt's outcome; answer False if the attempt no longer holds the job."""
+    terminal = outcome.status in job_states.TERMINAL
+    with write_session() as session:
+        if claim.conversation_id:
+            _lock_conversation(session, claim.conversation_id)
+        changed = session.execute(
+            update(Job)
+            .where(*_fence(claim.job_id, claim.attempt))
+            .values(
+                status=outcome.status,
+                result=outcome.result,
+                error=outcome.error,
+                required_action=outcome.required_action,
+                queue_state=None,
+                lease_expires_at=None,
+                finished_at=utcnow() if terminal else None,
+            )
+        ).rowcount
+        if not changed:
+            return False
+        if terminal and claim.conversation_id:
+            release_next_in_conversation(session, claim.conversation_id)
+    events.publish(claim.job_id, "status", job_event(outcome), final=False)
+    if terminal:
+        dispatch_soon()
+    return True
+
+
+def job_event(outcome: Outcome) -> dict[str, Any]:
+    return {"status": outcome.status, "error": outcome.error}
+
+
+def _lock_conversation(session: Session, conversation_id: str) -> None:
+    """Take the conversation's row lock, so a concurrent submit sees this job's end or waits."""
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(jobs_submitted=Conversation.jobs_submitted)
+    )
+
+
+def release_next_in_conversation(session: Session, conversation_id: str) -> None:
+    """Make the conversation's next job ready once no earlier one is unfinished."""
+    next_job = session.scalar(
+        select(Job)
+        .where(Job.conversation_id == conversation_id, Job.status.in_(job_states.ACTIVE))
+        .order_by(Job.conversation_seq)
+        .limit(1)
+    )
+    if next_job is not None and next_job.queue_state == job_states.BLOCKED:
+        next_job.queue_state = job_states.READY

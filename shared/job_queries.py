@@ -1,0 +1,90 @@
+"""Reading jobs: one, a page of them, or one held until it finishes (`?wait=`)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from redis.exceptions import RedisError
+from sqlalchemy import select
+
+from shared import events, job_states
+from shared.db import read_session
+from shared.errors import not_found
+from shared.job_views import job_body
+from shared.models import Job
+from shared.pagination import list_body, page
+
+FALLBACK_POLL_SECONDS = 0.25
+
+
+def load_job(user_id: str, job_id: str) -> Job:
+    with read_session() as session:
+        job = session.get(Job, job_id)
+    if job is None or job.user_id != user_id:
+        raise not_found("job")
+    return job
+
+
+def get_job(user_id: str, job_id: str, wait_seconds: float = 0) -> dict[str, Any]:
+    job = load_job(user_id, job_id)
+    if wait_seconds > 0 and job.status not in job_states.TERMINAL:
+        job = _wait_until_settled(user_id, job, wait_seconds)
+    return job_body(job)
+
+
+def _wait_until_settled(user_id: str, job: Job, wait_seconds: float) -> Job:
+    """Hold until the job is terminal or waits for tool outputs, or until time is up.
+
+    Wakes on the job's event stream (the worker publishes after it commits), so the answer comes
+    within milliseconds of the change; polls the database instead while Redis is away.
+    """
+    deadline = time.monotonic() + wait_seconds
+    initial_status = job.status
+    try:
+        cursor = events.last_event_id(job.id)
+    except RedisError:
+        cursor = None
+    job = load_job(user_id, job.id)  # re-read after taking the cursor: no change slips between
+    while not _settled(job, initial_status):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        if cursor is not None:
+            try:
+                new = events.read(job.id, cursor, block_ms=max(1, int(remaining * 1000)))
+            except RedisError:
+                cursor = None
+                continue
+            if not new:
+                break
+            cursor = new[-1][0]
+            if not any(name == "status" for _id, name, _data in new):
+                continue
+        else:
+            time.sleep(min(FALLBACK_POLL_SECONDS, remaining))
+        job = load_job(user_id, job.id)
+    return job
+
+
+def _settled(job: Job, initial_status: str) -> bool:
+    return job.status in job_states.TERMINAL or (
+        job.status == job_states.REQUIRES_ACTION and initial_status != job_states.REQUIRES_ACTION
+    )
+
+
+def list_jobs(
+    user_id: str,
+    status: str | None,
+    conversation_id: str | None,
+    limit: int,
+    after: str | None,
+) -> dict[str, Any]:
+    query = select(Job).where(Job.user_id == user_id)
+    if status:
+        query = query.where(Job.status == status)
+    if conversation_id:
+        query = query.where(Job.conversation_id == conversation_id)
+    with read_session() as session:
+        jobs, has_more = page(session, query, Job.id, limit, after, newest_first=True)
+    return list_body([job_body(job) for job in jobs], has_more)

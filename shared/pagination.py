@@ -1,0 +1,38 @@
+"""Keyset pagination over time-ordered ids: `limit` plus `after` (an id), newest or oldest first."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+T = TypeVar("T")
+
+MAX_LIMIT = 100
+
+
+def page(
+    session: Session,
+    query: Select[tuple[T]],
+    id_column: InstrumentedAttribute[Any],
+    limit: int,
+    after: str | None,
+    newest_first: bool,
+) -> tuple[list[T], bool]:
+    """Answer (items, has_more)."""
+    if after:
+        query = query.where(id_column < after if newest_first else id_column > after)
+    query = query.order_by(id_column.desc() if newest_first else id_column.asc()).limit(limit + 1)
+    items = list(session.scalars(query))
+    return items[:limit], len(items) > limit
+
+
+def list_body(data: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": has_more,
+    }

@@ -1,0 +1,103 @@
+"""The one settings object: read from the environment (and `.env`) once, validated, frozen."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Literal
+
+from dotenv import load_dotenv
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+HistoryMode = Literal["auto", "conversations", "previous_response", "local"]
+
+
+class SettingsError(SystemExit):
+    """A bad setting: start-up stops with one line naming the variable."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    DATABASE_URL: str = "sqlite:///data/app.db"
+    REDIS_URL: str = "redis://127.0.0.1:6379/0"
+    OPENAI_API_KEY: str = Field(default="", repr=False)
+    OPENAI_BASE_URL: str = ""
+    OPENAI_MODEL: str = "gpt-5-nano"
+    OPENAI_TIMEOUT_SECONDS: float = Field(default=60.0, gt=0)
+    OPENAI_MAX_RETRIES: int = Field(default=4, ge=0, le=10)
+    CONVERSATION_TTL_MINUTES: float = Field(default=30.0, gt=0)
+    EXPIRY_SWEEP_SECONDS: float = Field(default=60.0, gt=0)
+    RECONCILE_SECONDS: float = Field(default=5.0, gt=0)
+    JOB_TIMEOUT_SECONDS: float = Field(default=900.0, gt=0)
+    JOB_LEASE_SECONDS: float = Field(default=30.0, gt=0)
+    MAX_TOOL_ROUNDS: int = Field(default=8, ge=1, le=64)
+    MAX_UPLOAD_BYTES: int = Field(default=20 * 1024 * 1024, gt=0)
+    MAX_REQUEST_BYTES: int = Field(default=1024 * 1024, gt=0)
+    RATE_LIMIT: str = "600/minute"
+    USER_MAX_INFLIGHT: int = Field(default=64, ge=1)
+    BROKER_MAX_PENDING: int = Field(default=256, ge=1)
+    RESEND_AFTER_SECONDS: float = Field(default=30.0, gt=0)
+    MAX_JOB_ATTEMPTS: int = Field(default=5, ge=1)
+    MCP_ALLOWED_URLS: tuple[str, ...] = ()
+    WEATHER_API_URL: str = "https://api.open-meteo.com/v1/forecast"
+    GEOCODING_API_URL: str = "https://geocoding-api.open-meteo.com/v1/search"
+    RETENTION_DAYS: float = Field(default=30.0, gt=0)
+    EVENT_RETENTION_SECONDS: int = Field(default=3600, gt=0)
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    LOG_FORMAT: Literal["json", "text"] = "json"
+    BOOTSTRAP_TOKEN: str = Field(default="", repr=False)
+    API_PORT: int = Field(default=8000, ge=1, le=65535)
+    WORKER_CONCURRENCY: int = Field(default=64, ge=1)
+    OFFLINE_OPENAI_PORT: int = Field(default=8089, ge=1, le=65535)
+    OFFLINE_OPENAI_LATENCY_MS: int = Field(default=0, ge=0)
+    OFFLINE_OPENAI_FAULTS: str = ""
+    OFFLINE_OPENAI_CAPABILITIES: str = ""
+    UPSTREAM_HISTORY: HistoryMode = "auto"
+    UPSTREAM_HISTORY_MAX_ITEMS: int = Field(default=100, ge=1)
+
+    @field_validator("MCP_ALLOWED_URLS", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(url.strip() for url in value.split(",") if url.strip())
+        return value
+
+    @field_validator("LOG_LEVEL", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def conversation_ttl_seconds(self) -> float:
+        return self.CONVERSATION_TTL_MINUTES * 60
+
+    @property
+    def upstream_call_budget_seconds(self) -> float:
+        """The longest one upstream call can take with all the SDK's retries and backoff."""
+        backoff = sum(min(0.5 * 2**attempt, 8.0) + 60.0 for attempt in range(self.OPENAI_MAX_RETRIES))
+        return self.OPENAI_TIMEOUT_SECONDS * (self.OPENAI_MAX_RETRIES + 1) + backoff
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        """Redis redelivers an unacked message after this; it must exceed the longest task."""
+        return int(self.JOB_TIMEOUT_SECONDS + self.upstream_call_budget_seconds) + 60
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from `environ` (default: the process environment after reading `.env`)."""
+    if environ is None:
+        load_dotenv(os.environ.get("DOTENV_PATH", ".env"), override=False)
+        environ = dict(os.environ)
+    values = {name: environ[name] for name in Settings.model_fields if environ.get(name, "") != ""}
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "settings"
+        raise SettingsError(f"invalid setting {name}: {first['msg']}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

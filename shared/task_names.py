@@ -1,0 +1,11 @@
+"""Names of the Celery tasks and queues: the api sends by name and never imports the worker."""
+
+RUN_JOB = "worker.run_job"
+UPDATE_UPSTREAM_CONVERSATION = "worker.update_upstream_conversation"
+DELETE_UPSTREAM_CONVERSATION = "worker.delete_upstream_conversation"
+EXPIRE_CONVERSATIONS = "worker.expire_idle_conversations"
+RECONCILE_JOBS = "worker.reconcile_jobs"
+PURGE_OLD_DATA = "worker.purge_old_data"
+
+JOBS_QUEUE = "jobs"
+MAINTENANCE_QUEUE = "maintenance"

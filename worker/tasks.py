@@ -1,0 +1,53 @@
+"""Celery tasks: thin shells over plain functions in worker/runner.py and shared/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared import task_names
+from shared.celery_app import celery_app
+from shared.conversations import expire_idle_conversations
+from shared.sweeps import purge_old_data, reconcile_jobs
+from worker import runner, upstream_admin
+
+
+@celery_app.task(name=task_names.RUN_JOB, acks_late=True, reject_on_worker_lost=True)
+def run_job(job_id: str) -> None:
+    runner.run_job(job_id)
+
+
+@celery_app.task(name=task_names.EXPIRE_CONVERSATIONS)
+def expire_idle_conversations_task() -> int:
+    return expire_idle_conversations()
+
+
+@celery_app.task(name=task_names.RECONCILE_JOBS)
+def reconcile_jobs_task() -> dict[str, int]:
+    return vars(reconcile_jobs())
+
+
+@celery_app.task(name=task_names.PURGE_OLD_DATA)
+def purge_old_data_task() -> dict[str, int]:
+    return purge_old_data()
+
+
+@celery_app.task(
+    name=task_names.UPDATE_UPSTREAM_CONVERSATION,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=5,
+)
+def update_upstream_conversation(upstream_id: str, metadata: dict[str, Any]) -> None:
+    upstream_admin.update_conversation_metadata(upstream_id, metadata)
+
+
+@celery_app.task(
+    name=task_names.DELETE_UPSTREAM_CONVERSATION,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=5,
+)
+def delete_upstream_conversation(upstream_id: str) -> None:
+    upstream_admin.delete_conversation(upstream_id)

@@ -1,0 +1,148 @@
+"""One upstream response, streamed to its end through the SDK, resumed where the upstream can."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import openai
+from openai.types.responses import Response as UpstreamResponse
+
+from shared import events
+from shared.job_lifecycle import Claim, record_upstream_response_id
+from shared.openai_client import get_openai_client
+from shared.redis_client import get_redis
+
+log = logging.getLogger(__name__)
+
+END_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+RESUMES_PER_RESPONSE = 3
+
+
+class UpstreamFailure(Exception):
+    """The upstream could not give an answer: a job error code and a message a person can act on."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def classify(exc: Exception) -> UpstreamFailure:
+    """Turn an SDK exception (after the SDK's own retries) into the job's error."""
+    if isinstance(exc, UpstreamFailure):
+        return exc
+    if isinstance(exc, openai.APITimeoutError):
+        return UpstreamFailure(
+            "upstream_timeout",
+            "The model service did not answer in time after several tries; retry later.",
+        )
+    if isinstance(exc, openai.RateLimitError):
+        return UpstreamFailure(
+            "upstream_rate_limited",
+            "The model service kept answering 429 (rate limited) after several tries; "
+            "retry later or raise the account's rate limit.",
+        )
+    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        return UpstreamFailure(
+            "upstream_auth",
+            "The model service refused the gateway's credentials; check OPENAI_API_KEY.",
+        )
+    if isinstance(exc, openai.APIStatusError) and 400 <= exc.status_code < 500:
+        return UpstreamFailure("invalid_request", f"The model service rejected the request: {_said(exc)}")
+    if isinstance(exc, openai.APIStatusError):
+        return UpstreamFailure(
+            "upstream_error",
+            f"The model service failed with HTTP {exc.status_code} after several tries; retry later.",
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        return UpstreamFailure(
+            "upstream_error", "The model service could not be reached after several tries."
+        )
+    raise exc
+
+
+def _said(exc: openai.APIStatusError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    message = body.get("message") or (body.get("error") or {}).get("message") or exc.message
+    return str(message)[:500]
+
+
+class DeltaRelay:
+    """Republishes an upstream stream's text deltas as job events, remembering the sequence."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        self._seq_key = f"gw:job:{job_id}:upstream_seq"
+        self.last_sequence: int | None = self._stored_sequence()
+        self.created_id: str | None = None
+
+    def _stored_sequence(self) -> int | None:
+        try:
+            value = get_redis().get(self._seq_key)
+        except Exception:
+            return None
+        return int(value) if value is not None else None
+
+    def saw(self, sequence_number: int) -> None:
+        self.last_sequence = sequence_number
+
+    def delta(self, text: str, sequence_number: int) -> None:
+        self.last_sequence = sequence_number
+        events.publish(self.job_id, "output_text.delta", {"delta": text})
+        try:
+            get_redis().set(self._seq_key, sequence_number, ex=86_400)
+        except Exception:
+            pass  # resuming may repeat some deltas; the stored result is unaffected
+
+
+def run_response(
+    claim: Claim,
+    params: dict[str, Any],
+    relay: DeltaRelay,
+    resume_id: str | None,
+    background: bool,
+) -> UpstreamResponse:
+    """Create (or resume) one response and stream it to its end; answer the final response."""
+    client = get_openai_client()
+    response_id = resume_id
+    for _ in range(RESUMES_PER_RESPONSE + 1):
+        try:
+            if response_id is not None:
+                stream = client.responses.retrieve(
+                    response_id, stream=True, starting_after=relay.last_sequence or 0
+                )
+            else:
+                stream = client.responses.create(**params, stream=True, background=background)
+            final = _follow(stream, claim, relay, record=response_id is None and background)
+        except openai.APIConnectionError:
+            response_id = response_id or relay.created_id
+            if response_id is None or not background:
+                raise
+            log.warning("stream of %s broke; resuming after event %s", response_id, relay.last_sequence)
+            continue
+        if final is not None:
+            return final
+        if not background:
+            raise UpstreamFailure("upstream_error", "The model service ended the stream early.")
+        response_id = response_id or relay.created_id
+    raise UpstreamFailure("upstream_error", "The model service's stream kept breaking.")
+
+
+def _follow(stream: Any, claim: Claim, relay: DeltaRelay, record: bool) -> UpstreamResponse | None:
+    with stream:
+        for event in stream:
+            kind = event.type
+            if kind == "response.output_text.delta":
+                relay.delta(event.delta, event.sequence_number)
+                continue
+            relay.saw(event.sequence_number)
+            if kind == "response.created":
+                relay.created_id = event.response.id
+                if record:
+                    record_upstream_response_id(claim, event.response.id)
+            elif kind in END_EVENTS:
+                return event.response  # type: ignore[no-any-return]
+            elif kind == "error":
+                raise UpstreamFailure("upstream_error", f"The model service reported: {event.message}")
+    return None

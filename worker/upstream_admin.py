@@ -1,0 +1,20 @@
+"""Upstream housekeeping outside jobs: conversation metadata and deletion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import openai
+
+from shared.openai_client import get_openai_client
+
+
+def update_conversation_metadata(upstream_id: str, metadata: dict[str, Any]) -> None:
+    get_openai_client().conversations.update(upstream_id, metadata=metadata)
+
+
+def delete_conversation(upstream_id: str) -> None:
+    try:
+        get_openai_client().conversations.delete(upstream_id)
+    except openai.NotFoundError:
+        pass  # already gone: the goal is reached
