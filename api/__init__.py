@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 
 from api.auth import register_authentication
 from api.commands import register_commands
@@ -29,6 +29,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_authentication(app)
     register_commands(app)
+
+    @app.before_request
+    def _limit_body() -> None:
+        # Uploads may be as large as MAX_UPLOAD_BYTES; every other body is a small JSON document.
+        if request.path != "/v1/files":
+            request.max_content_length = settings.MAX_REQUEST_BYTES
+
     for blueprint in (
         chat.bp,
         jobs.bp,

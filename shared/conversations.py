@@ -127,12 +127,19 @@ def expire_idle_conversations(batch_size: int = EXPIRY_BATCH) -> int:
             )
             if not ids:
                 return expired
-            expired += session.execute(
-                update(Conversation)
-                .where(
-                    Conversation.id.in_(ids),
-                    Conversation.status == "active",
-                    Conversation.last_active_at < cutoff,
+            upstream_ids = list(
+                session.scalars(
+                    update(Conversation)
+                    .where(
+                        Conversation.id.in_(ids),
+                        Conversation.status == "active",
+                        Conversation.last_active_at < cutoff,
+                    )
+                    .values(status="expired", expired_at=utcnow())
+                    .returning(Conversation.upstream_id)
                 )
-                .values(status="expired", expired_at=utcnow())
-            ).rowcount
+            )
+        expired += len(upstream_ids)
+        if get_settings().DELETE_EXPIRED_UPSTREAM:
+            for upstream_id in filter(None, upstream_ids):
+                celery_app.send_task(task_names.DELETE_UPSTREAM_CONVERSATION, args=[upstream_id])

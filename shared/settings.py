@@ -28,6 +28,7 @@ class Settings(BaseModel):
     OPENAI_MAX_RETRIES: int = Field(default=4, ge=0, le=10)
     CONVERSATION_TTL_MINUTES: float = Field(default=30.0, gt=0)
     EXPIRY_SWEEP_SECONDS: float = Field(default=60.0, gt=0)
+    DELETE_EXPIRED_UPSTREAM: bool = False
     RECONCILE_SECONDS: float = Field(default=5.0, gt=0)
     JOB_TIMEOUT_SECONDS: float = Field(default=900.0, gt=0)
     JOB_LEASE_SECONDS: float = Field(default=30.0, gt=0)

@@ -1,0 +1,41 @@
+# Two commands: `make run` (the whole stack, offline unless OPENAI_API_KEY is set) and `make test`.
+SHELL := /bin/bash
+-include .env
+export
+
+API_PORT ?= 8000
+OFFLINE_OPENAI_PORT ?= 8089
+REDIS_URL ?= redis://127.0.0.1:6379/0
+WORKER_CONCURRENCY ?= 64
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install run test lint unit integration bench faults clean
+
+$(UV):
+	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	touch $@
+
+install: $(VENV)/.synced
+
+run: install
+	@command -v redis-server >/dev/null || { echo "redis-server is missing: install it with 'sudo apt-get install redis-server'."; exit 1; }
+	@$(PY) -m shared.devstack
+
+test: install lint
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy shared
+
+unit: install
+	$(VENV)/bin/pytest -q tests/unit
+
+clean:
+	rm -rf $(VENV) data test-output

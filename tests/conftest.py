@@ -1,0 +1,1 @@
+"""Shared pytest setup: the repository root on sys.path for `tests.harness`."""

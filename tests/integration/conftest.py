@@ -1,0 +1,50 @@
+"""Integration fixtures: one real stack per database for the session (PostgreSQL when
+TEST_DATABASE_URL names one), plus helpers to submit and wait through real HTTP."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.harness import Stack
+
+DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    running = Stack(database=request.param).start()
+    try:
+        yield running
+    finally:
+        if request.session.testsfailed:
+            print(running.logs())
+        running.stop()
+
+
+@pytest.fixture()
+def api(stack: Stack) -> Iterator[httpx.Client]:
+    with stack.client() as client:
+        yield client
+
+
+@pytest.fixture()
+def upstream(stack: Stack) -> Iterator[httpx.Client]:
+    with stack.upstream() as client:
+        yield client
+
+
+def wait_for_job(api: httpx.Client, job_id: str, user_id: str, timeout: float = 30) -> dict[str, Any]:
+    response = api.get(f"/v1/jobs/{job_id}", params={"wait": min(timeout, 30), "user_id": user_id})
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def chat(api: httpx.Client, user_id: str, message: str, **fields: Any) -> dict[str, Any]:
+    response = api.post("/v1/chat", json={"message": message, "user_id": user_id, **fields})
+    assert response.status_code == 202, response.text
+    return response.json()  # type: ignore[no-any-return]

@@ -1,0 +1,135 @@
+"""The dispatcher: conversation order, round-robin across users, in-flight limits, bounded broker."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, update
+
+from shared import job_states
+from shared.db import read_session, write_session
+from shared.dispatch import dispatch_now, dispatch_soon
+from shared.job_lifecycle import Outcome, claim_job, finish_job
+from shared.models import Job, User
+from shared.settings import get_settings
+from shared.submission import JobSubmission, submit_job
+
+
+def submit(user: str, conversation_id: str | None = None, message: str = "hi") -> Job:
+    job, created = submit_job(
+        JobSubmission(
+            user_id=user,
+            kind="chat",
+            request={"message": message},
+            conversation_id=conversation_id,
+            new_conversation=conversation_id is None,
+        )
+    )
+    assert created
+    return job
+
+
+def test_a_conversations_later_jobs_wait_for_the_earlier_one(sent: list[str]) -> None:
+    first = submit("u1")
+    second = submit("u1", first.conversation_id)
+    third = submit("u1", first.conversation_id)
+    assert sent == [first.id]
+    claim = claim_job(first.id)
+    assert claim is not None
+    finish_job(claim, Outcome(status=job_states.COMPLETED, result={}))
+    assert sent == [first.id, second.id]
+    claim = claim_job(second.id)
+    assert claim is not None
+    finish_job(claim, Outcome(status=job_states.FAILED, error={"code": "x", "message": "y"}))
+    assert sent == [first.id, second.id, third.id]
+
+
+def test_users_take_turns_rather_than_arrival_order(
+    sent: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BROKER_MAX_PENDING", "4")
+    get_settings.cache_clear()
+    heavy = [submit("heavy") for _ in range(10)]
+    light = [submit("light") for _ in range(2)]
+    assert sent == [job.id for job in heavy[:4]]
+    # The broker drains; the next sends alternate between the two users.
+    with write_session() as session:
+        session.execute(
+            update(Job).where(Job.id.in_(sent)).values(status="completed", queue_state=None)
+        )
+    sent.clear()
+    dispatch_now()
+    assert sent[:2] in ([light[0].id, heavy[4].id], [heavy[4].id, light[0].id])
+    assert set(sent) == {heavy[4].id, heavy[5].id, light[0].id, light[1].id}
+
+
+def test_a_users_in_flight_limit_holds_the_rest_back(sent: list[str]) -> None:
+    with write_session() as session:
+        session.add(User(id="capped", name="capped", max_inflight=2))
+    jobs = [submit("capped") for _ in range(5)]
+    assert sent == [jobs[0].id, jobs[1].id]
+    claim = claim_job(jobs[0].id)
+    assert claim is not None
+    dispatch_soon()
+    assert len(sent) == 2  # running counts against the limit too
+    finish_job(claim, Outcome(status=job_states.COMPLETED, result={}))
+    assert sent == [jobs[0].id, jobs[1].id, jobs[2].id]
+
+
+def test_weights_give_heavier_users_more_per_lap(
+    sent: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with write_session() as session:
+        session.add(User(id="gold", name="gold", weight=3))
+    monkeypatch.setenv("BROKER_MAX_PENDING", "1")
+    get_settings.cache_clear()
+    gold = [submit("gold") for _ in range(6)]
+    plain = [submit("plain") for _ in range(6)]
+    monkeypatch.setenv("BROKER_MAX_PENDING", "8")
+    get_settings.cache_clear()
+    with write_session() as session:
+        session.execute(update(Job).where(Job.id == gold[0].id).values(status="completed", queue_state=None))
+    sent.clear()
+    dispatch_now()
+    gold_sent = [job_id for job_id in sent if job_id in {j.id for j in gold}]
+    plain_sent = [job_id for job_id in sent if job_id in {j.id for j in plain}]
+    assert len(gold_sent) >= 2 * len(plain_sent) - 1
+    assert plain_sent
+
+
+def test_the_broker_never_holds_more_than_the_bound(
+    sent: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BROKER_MAX_PENDING", "3")
+    get_settings.cache_clear()
+    for user in ("a", "b", "c", "d"):
+        for _ in range(3):
+            submit(user)
+    assert len(sent) == 3
+    with read_session() as session:
+        waiting = session.scalars(select(Job.queue_state)).all()
+    assert waiting.count(job_states.SENT) == 3
+    assert waiting.count(job_states.READY) == 9
+
+
+def test_a_message_for_a_running_or_finished_job_is_ignored(sent: list[str]) -> None:
+    job = submit("dup")
+    claim = claim_job(job.id)
+    assert claim is not None
+    assert claim_job(job.id) is None
+    finish_job(claim, Outcome(status=job_states.COMPLETED, result={}))
+    assert claim_job(job.id) is None
+
+
+def test_a_stale_attempt_cannot_finish_the_job(sent: list[str]) -> None:
+    job = submit("stale")
+    first = claim_job(job.id)
+    assert first is not None
+    with write_session() as session:  # the reconciler gave the job to another worker
+        session.execute(update(Job).where(Job.id == job.id).values(queue_state="sent"))
+    second = claim_job(job.id)
+    assert second is not None and second.attempt == first.attempt + 1
+    assert not finish_job(first, Outcome(status=job_states.FAILED, error={"code": "x"}))
+    assert finish_job(second, Outcome(status=job_states.COMPLETED, result={"output_text": "ok"}))
+    with read_session() as session:
+        stored = session.get_one(Job, job.id)
+    assert stored.status == "completed" and stored.attempts == 2

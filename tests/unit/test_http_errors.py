@@ -1,0 +1,106 @@
+"""Every bad input gets DESIGN §4's error body, never a 500 or an HTML page."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+
+from shared.auth import revoke_token
+
+
+def error_of(response: object) -> dict[str, object]:
+    body = response.get_json()  # type: ignore[attr-defined]
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"type", "code", "message", "param"}
+    return body["error"]  # type: ignore[no-any-return]
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_missing_and_unknown_tokens_answer_401(client: FlaskClient) -> None:
+    assert error_of(client.get("/v1/jobs"))["code"] == "missing_token"
+    response = client.get("/v1/jobs", headers=auth("nope"))
+    assert response.status_code == 401
+    assert error_of(response)["code"] == "invalid_token"
+
+
+def test_revoked_token_fails(client: FlaskClient, token: str) -> None:
+    assert client.get("/v1/jobs", headers=auth(token)).status_code == 200
+    assert revoke_token(token)
+    assert client.get("/v1/jobs", headers=auth(token)).status_code == 401
+
+
+def test_malformed_json_is_400(client: FlaskClient, token: str) -> None:
+    response = client.post(
+        "/v1/chat", data="{not json", headers=auth(token), content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "invalid_json"
+
+
+def test_invalid_utf8_and_deep_json_are_400(client: FlaskClient, token: str) -> None:
+    for body in (b'{"message": "\xff\xfe"}', b'{"a":' * 5000 + b"1" + b"}" * 5000):
+        response = client.post(
+            "/v1/chat", data=body, headers=auth(token), content_type="application/json"
+        )
+        assert response.status_code == 400, response.data
+        error_of(response)
+
+
+def test_wrong_content_type_is_415(client: FlaskClient, token: str) -> None:
+    response = client.post("/v1/chat", data="message=hi", headers=auth(token))
+    assert response.status_code == 415
+    assert error_of(response)["code"] == "unsupported_media_type"
+
+
+def test_unknown_field_is_422_naming_it(client: FlaskClient, token: str) -> None:
+    response = client.post("/v1/chat", json={"message": "hi", "colour": "red"}, headers=auth(token))
+    assert response.status_code == 422
+    error = error_of(response)
+    assert error["code"] == "unknown_parameter" and error["param"] == "colour"
+
+
+def test_invalid_field_is_422_naming_it(client: FlaskClient, token: str) -> None:
+    response = client.post("/v1/chat", json={"message": ""}, headers=auth(token))
+    assert response.status_code == 422
+    assert error_of(response)["param"] == "message"
+    response = client.get("/v1/jobs", query_string={"limit": -1}, headers=auth(token))
+    assert response.status_code == 422 and error_of(response)["param"] == "limit"
+    response = client.get("/v1/jobs/job_x", query_string={"wait": 10**9}, headers=auth(token))
+    assert response.status_code == 422 and error_of(response)["param"] == "wait"
+
+
+def test_oversized_body_is_413(client: FlaskClient, token: str) -> None:
+    body = b'{"message": "' + b"x" * (25 * 1024 * 1024) + b'"}'
+    response = client.post(
+        "/v1/chat", data=body, headers=auth(token), content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert error_of(response)["code"] == "payload_too_large"
+
+
+def test_unknown_ids_and_routes_are_404_json(client: FlaskClient, token: str) -> None:
+    for path in ("/v1/jobs/job_nope", "/v1/conversations/conv_nope", "/v1/responses/resp_x",
+                 "/no/such/route"):
+        response = client.get(path, headers=auth(token))
+        assert response.status_code == 404, path
+        error_of(response)
+
+
+def test_wrong_method_is_405_json(client: FlaskClient, token: str) -> None:
+    response = client.delete("/v1/chat", headers=auth(token))
+    assert response.status_code == 405
+    error_of(response)
+
+
+def test_service_token_must_name_a_valid_user(client: FlaskClient, service_token: str) -> None:
+    response = client.get("/v1/jobs", headers=auth(service_token))
+    assert response.status_code == 422 and error_of(response)["param"] == "user_id"
+    response = client.get("/v1/jobs", query_string={"user_id": "bad id!"}, headers=auth(service_token))
+    assert response.status_code == 422 and error_of(response)["param"] == "user_id"
+
+
+def test_user_token_cannot_act_for_another_user(client: FlaskClient, token: str) -> None:
+    response = client.post("/v1/chat", json={"message": "hi", "user_id": "bob"}, headers=auth(token))
+    assert response.status_code == 404
