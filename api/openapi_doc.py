@@ -284,7 +284,9 @@ def build_document() -> dict[str, Any]:
         },
         "/healthz": {"get": _operation("Liveness", ("200", "alive", "Health"), secured=False)},
         "/readyz": {
-            "get": _operation("Readiness: database and Redis", ("200", "ready", "Health"), secured=False)
+            "get": _operation(
+                "Readiness: database and Redis", ("200", "ready", "Health"), secured=False
+            )
         },
     }
     return {

@@ -1,4 +1,4 @@
-"""What every submit answers: 202 with the job, Location and Retry-After, or 200 after Prefer: wait."""
+"""What every submit answers: 202 with the job, Location, Retry-After; 200 after Prefer: wait."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ def idempotency_key(headers: Headers) -> str | None:
         return None
     if not 1 <= len(key) <= 255:
         raise ApiError(
-            422, "invalid_idempotency_key", "Idempotency-Key must be 1-255 characters.",
+            422,
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1-255 characters.",
             "Idempotency-Key",
         )
     return key

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared.clock import utcnow
-from shared.db import read_session, write_session
+from shared.db import affected, read_session, write_session
 from shared.errors import ApiError
 from shared.ids import new_id
 from shared.models import ApiToken, User
@@ -127,10 +127,11 @@ def create_token(user_name: str, kind: str = "user", token: str | None = None) -
 
 def revoke_token(token: str) -> bool:
     with write_session() as session:
-        revoked = session.execute(
+        revoked = affected(
+            session,
             update(ApiToken)
             .where(ApiToken.token_sha256 == hash_token(token), ApiToken.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        ).rowcount
+            .values(revoked_at=utcnow()),
+        )
     token_cache.clear()
     return bool(revoked)

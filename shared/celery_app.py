@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from celery import Celery
-from kombu import Queue
+from kombu.entity import Queue
 
 from shared import task_names
 from shared.settings import Settings, get_settings
@@ -32,7 +32,10 @@ def make_celery(settings: Settings) -> Celery:
         task_publish_retry=False,
         task_default_queue=task_names.JOBS_QUEUE,
         # A worker started without -Q consumes every queue listed here.
-        task_queues=[Queue(task_names.JOBS_QUEUE), Queue(task_names.MAINTENANCE_QUEUE)],
+        task_queues=[
+            Queue(task_names.JOBS_QUEUE),  # type: ignore[no-untyped-call]
+            Queue(task_names.MAINTENANCE_QUEUE),  # type: ignore[no-untyped-call]
+        ],
         task_routes={
             task_names.RUN_JOB: {"queue": task_names.JOBS_QUEUE},
             task_names.UPDATE_UPSTREAM_CONVERSATION: {"queue": task_names.MAINTENANCE_QUEUE},

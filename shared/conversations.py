@@ -53,9 +53,7 @@ def update_metadata(user_id: str, conversation_id: str, metadata: dict[str, str]
         conversation.meta = metadata
         upstream_id = conversation.upstream_id
     if upstream_id:
-        celery_app.send_task(
-            task_names.UPDATE_UPSTREAM_CONVERSATION, args=[upstream_id, metadata]
-        )
+        celery_app.send_task(task_names.UPDATE_UPSTREAM_CONVERSATION, args=[upstream_id, metadata])
     return conversation_body(conversation, _ttl())
 
 

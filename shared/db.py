@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -61,6 +61,12 @@ def engine_for(url: str) -> Engine:
     return build_engine(url)
 
 
+def affected(session: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE; answer how many rows it changed."""
+    result = session.execute(statement)
+    return int(cast(CursorResult[Any], result).rowcount)
+
+
 def get_engine() -> Engine:
     return engine_for(get_settings().DATABASE_URL)
 
@@ -96,8 +102,12 @@ def _database_errors() -> Iterator[None]:
     try:
         yield
     except OperationalError as exc:
-        raise ApiError(503, "database_unavailable", "The database is unavailable; try again.") from exc
+        raise ApiError(
+            503, "database_unavailable", "The database is unavailable; try again."
+        ) from exc
     except DBAPIError as exc:
         if exc.connection_invalidated:
-            raise ApiError(503, "database_unavailable", "The database is unavailable; try again.") from exc
+            raise ApiError(
+                503, "database_unavailable", "The database is unavailable; try again."
+            ) from exc
         raise

@@ -34,9 +34,9 @@ def publish(job_id: str, event: str, data: dict[str, Any], *, final: bool = Fals
 def read(
     job_id: str, after: str = "0-0", block_ms: int | None = None, count: int = 500
 ) -> list[tuple[str, str, dict[str, Any]]]:
-    """Events after `after`, as (event id, event name, data); blocks up to `block_ms` for new ones."""
+    """Events after `after` as (id, name, data); waits up to `block_ms` for new ones."""
     client: Redis = get_long_poll_redis() if block_ms else get_redis()
-    answer = client.xread({stream_key(job_id): after}, count=count, block=block_ms)
+    answer: Any = client.xread({stream_key(job_id): after}, count=count, block=block_ms)
     events = []
     for _key, entries in answer or []:
         for event_id, fields in entries:
@@ -45,5 +45,5 @@ def read(
 
 
 def last_event_id(job_id: str) -> str:
-    entries = get_redis().xrevrange(stream_key(job_id), count=1)
-    return entries[0][0] if entries else "0-0"
+    entries: Any = get_redis().xrevrange(stream_key(job_id), count=1)
+    return str(entries[0][0]) if entries else "0-0"

@@ -6,7 +6,7 @@ whose job another worker took over) can no longer change the job or add to its h
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from shared import events, job_states
 from shared.clock import utcnow
-from shared.db import write_session
+from shared.db import affected, write_session
 from shared.dispatch import dispatch_soon
 from shared.models import Conversation, Job, Response
 from shared.settings import get_settings
@@ -31,6 +31,7 @@ class Claim:
     kind: str
     request: dict[str, Any]
     conversation_id: str | None
+    conversation_seq: int | None
     conversation_upstream_id: str | None
     conversation_last_response_id: str | None
     upstream_response_id: str | None
@@ -45,8 +46,6 @@ class Outcome:
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     required_action: dict[str, Any] | None = None
-    last_response_id: str | None = None
-    responses: list[Response] = field(default_factory=list)
 
 
 def _lease_deadline() -> Any:
@@ -75,7 +74,9 @@ def claim_job(job_id: str) -> Claim | None:
         if attempt is None:
             return None
         job = session.get_one(Job, job_id)
-        conversation = session.get(Conversation, job.conversation_id) if job.conversation_id else None
+        conversation = (
+            session.get(Conversation, job.conversation_id) if job.conversation_id else None
+        )
         claim = Claim(
             job_id=job.id,
             attempt=attempt,
@@ -83,6 +84,7 @@ def claim_job(job_id: str) -> Claim | None:
             kind=job.kind,
             request=job.request,
             conversation_id=job.conversation_id,
+            conversation_seq=job.conversation_seq,
             conversation_upstream_id=conversation.upstream_id if conversation else None,
             conversation_last_response_id=conversation.last_response_id if conversation else None,
             upstream_response_id=job.upstream_response_id,
@@ -99,9 +101,7 @@ def renew_leases(held: list[tuple[str, int]]) -> None:
     with write_session() as session:
         for job_id, attempt in held:
             session.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.attempts == attempt, Job.status == job_states.IN_PROGRESS)
-                .values(lease_expires_at=deadline)
+                update(Job).where(*_fence(job_id, attempt)).values(lease_expires_at=deadline)
             )
 
 
@@ -113,11 +113,12 @@ def record_upstream_response_id(claim: Claim, response_id: str) -> bool:
     """Store the upstream response id as soon as it exists, so a retry can resume it."""
     with write_session() as session:
         return bool(
-            session.execute(
+            affected(
+                session,
                 update(Job)
                 .where(*_fence(claim.job_id, claim.attempt))
-                .values(upstream_response_id=response_id)
-            ).rowcount
+                .values(upstream_response_id=response_id),
+            )
         )
 
 
@@ -144,9 +145,7 @@ def store_response(claim: Claim, response: Response) -> bool:
         if session.get(Response, response.id) is None:
             session.add(response)
         session.execute(
-            update(Job)
-            .where(Job.id == claim.job_id)
-            .values(upstream_response_id=response.id)
+            update(Job).where(Job.id == claim.job_id).values(upstream_response_id=response.id)
         )
         if claim.conversation_id:
             session.execute(
@@ -163,7 +162,8 @@ def finish_job(claim: Claim, outcome: Outcome) -> bool:
     with write_session() as session:
         if claim.conversation_id:
             _lock_conversation(session, claim.conversation_id)
-        changed = session.execute(
+        changed = affected(
+            session,
             update(Job)
             .where(*_fence(claim.job_id, claim.attempt))
             .values(
@@ -174,8 +174,8 @@ def finish_job(claim: Claim, outcome: Outcome) -> bool:
                 queue_state=None,
                 lease_expires_at=None,
                 finished_at=utcnow() if terminal else None,
-            )
-        ).rowcount
+            ),
+        )
         if not changed:
             return False
         if terminal and claim.conversation_id:

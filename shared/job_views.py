@@ -67,7 +67,7 @@ def file_body(file: File) -> dict[str, Any]:
         "object": "file",
         "filename": file.filename,
         "media_type": file.media_type,
-        "bytes": file.bytes,
+        "bytes": file.size,
         "sha256": file.sha256,
         "created_at": unix(file.created_at),
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -52,7 +52,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
         dict[str, Any]: JSON,
         list[Any]: JSON,
         datetime: UTCDateTime,
@@ -147,7 +147,9 @@ class Response(Base):
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     # A purged job leaves its responses in the conversation's history.
-    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), index=True)
+    job_id: Mapped[str | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), index=True
+    )
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     conversation_id: Mapped[str | None] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE")
@@ -168,7 +170,7 @@ class File(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     filename: Mapped[str] = mapped_column(String(255))
     media_type: Mapped[str] = mapped_column(String(127))
-    bytes: Mapped[int]
+    size: Mapped[int] = mapped_column("bytes")
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = deferred(mapped_column(LargeBinary))
     upstream_id: Mapped[str | None] = mapped_column(Text)

@@ -14,7 +14,7 @@ MAX_LIMIT = 100
 
 def page(
     session: Session,
-    query: Select[tuple[T]],
+    query: Select[T],
     id_column: InstrumentedAttribute[Any],
     limit: int,
     after: str | None,

@@ -76,7 +76,9 @@ class Settings(BaseModel):
     @property
     def upstream_call_budget_seconds(self) -> float:
         """The longest one upstream call can take with all the SDK's retries and backoff."""
-        backoff = sum(min(0.5 * 2**attempt, 8.0) + 60.0 for attempt in range(self.OPENAI_MAX_RETRIES))
+        backoff = sum(
+            min(0.5 * 2.0**attempt, 8.0) + 60.0 for attempt in range(self.OPENAI_MAX_RETRIES)
+        )
         return self.OPENAI_TIMEOUT_SECONDS * (self.OPENAI_MAX_RETRIES + 1) + backoff
 
     @property
@@ -92,7 +94,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         environ = dict(os.environ)
     values = {name: environ[name] for name in Settings.model_fields if environ.get(name, "") != ""}
     try:
-        return Settings(**values)
+        return Settings.model_validate(values)
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]) if first["loc"] else "settings"

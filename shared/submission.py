@@ -100,13 +100,16 @@ def _insert_job(session: Session, submission: JobSubmission, digest: str | None)
     blocked = False
     if conversation_id is not None:
         seq = take_conversation_turn(session, submission.user_id, conversation_id)
-        blocked = session.scalar(
-            select(
-                exists().where(
-                    Job.conversation_id == conversation_id, Job.status.in_(job_states.ACTIVE)
+        blocked = (
+            session.scalar(
+                select(
+                    exists().where(
+                        Job.conversation_id == conversation_id, Job.status.in_(job_states.ACTIVE)
+                    )
                 )
             )
-        ) or False
+            or False
+        )
         if blocked and submission.on_busy == "reject":
             raise ApiError(
                 409,
@@ -168,7 +171,7 @@ def take_conversation_turn(session: Session, user_id: str, conversation_id: str)
         .returning(Conversation.jobs_submitted)
     )
     if turn is not None:
-        return turn
+        return int(turn)
     conversation = session.get(Conversation, conversation_id)
     if conversation is None or conversation.user_id != user_id:
         raise not_found("conversation", "conversation_id")

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, update
 
 from shared import events, job_states
 from shared.clock import utcnow
-from shared.db import write_session
+from shared.db import affected, write_session
 from shared.dispatch import dispatch_soon, send_job
 from shared.job_lifecycle import release_next_in_conversation
 from shared.models import Conversation, Job
@@ -37,29 +37,36 @@ def reconcile_jobs() -> ReconcileReport:
     now = utcnow()
     report = ReconcileReport()
     report.failed += _fail(
-        (Job.status == job_states.IN_PROGRESS, Job.queue_state.is_(None),
-         Job.lease_expires_at < now, Job.attempts >= settings.MAX_JOB_ATTEMPTS),
+        (
+            Job.status == job_states.IN_PROGRESS,
+            Job.queue_state.is_(None),
+            Job.lease_expires_at < now,
+            Job.attempts >= settings.MAX_JOB_ATTEMPTS,
+        ),
         "worker_lost",
         f"The job's worker stopped {settings.MAX_JOB_ATTEMPTS} times while running it.",
     )
     stuck_before = now - timedelta(seconds=settings.JOB_TIMEOUT_SECONDS)
     report.failed += _fail(
-        (Job.status.in_((job_states.IN_PROGRESS, job_states.REQUIRES_ACTION)),
-         Job.started_at < stuck_before),
+        (
+            Job.status.in_((job_states.IN_PROGRESS, job_states.REQUIRES_ACTION)),
+            Job.started_at < stuck_before,
+        ),
         "job_timeout",
         f"The job did not finish within JOB_TIMEOUT_SECONDS ({settings.JOB_TIMEOUT_SECONDS:g} s).",
     )
     with write_session() as session:
         # A worker that stopped renewing its lease is gone: the job goes back to the dispatcher.
-        report.requeued = session.execute(
+        report.requeued = affected(
+            session,
             update(Job)
             .where(
                 Job.status == job_states.IN_PROGRESS,
                 Job.queue_state.is_(None),
                 Job.lease_expires_at < now,
             )
-            .values(queue_state=job_states.READY, lease_expires_at=None)
-        ).rowcount
+            .values(queue_state=job_states.READY, lease_expires_at=None),
+        )
         # A message sent long ago whose job never started was lost (Redis restarted, or the
         # dispatcher died before sending): send it again; a duplicate is a no-op for the worker.
         lost = list(

@@ -58,7 +58,11 @@ class Process:
     def start(self) -> Process:
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.popen = subprocess.Popen(
-            self.args, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            self.args,
+            env=self.env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         return self
@@ -165,26 +169,61 @@ class Stack:
     def start(self) -> Stack:
         env = self.env()
         self.start_redis()
-        self._spawn("upstream", [str(VENV_BIN / "python"), "-m", "offline_openai", "--port",
-                                 str(self.upstream_port)], env)
+        self._spawn(
+            "upstream",
+            [str(VENV_BIN / "python"), "-m", "offline_openai", "--port", str(self.upstream_port)],
+            env,
+        )
         subprocess.run(
-            [str(VENV_BIN / "python"), "-m", "shared.migrate"], env=env, cwd=ROOT, check=True,
+            [str(VENV_BIN / "python"), "-m", "shared.migrate"],
+            env=env,
+            cwd=ROOT,
+            check=True,
             capture_output=True,
         )
         self.start_worker()
         self.start_beat()
-        self._spawn("api", [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.api_port}",
-                            "--worker-class", "gthread", "--workers", "2", "--threads", "16",
-                            "api:create_app()"], env)
-        wait_until(lambda: httpx.get(f"{self.upstream_url}/_offline/config").status_code == 200,
-                   what="offline upstream")
+        self._spawn(
+            "api",
+            [
+                str(VENV_BIN / "gunicorn"),
+                "--bind",
+                f"127.0.0.1:{self.api_port}",
+                "--worker-class",
+                "gthread",
+                "--workers",
+                "2",
+                "--threads",
+                "16",
+                "api:create_app()",
+            ],
+            env,
+        )
+        wait_until(
+            lambda: httpx.get(f"{self.upstream_url}/_offline/config").status_code == 200,
+            what="offline upstream",
+        )
         wait_until(lambda: httpx.get(f"{self.api_url}/readyz").status_code == 200, what="api")
         return self
 
     def start_redis(self) -> None:
-        self._spawn("redis", ["redis-server", "--port", str(self.redis_port), "--bind",
-                              "127.0.0.1", "--save", "", "--appendonly", "no",
-                              "--dir", str(self.workdir)], self.env())
+        self._spawn(
+            "redis",
+            [
+                "redis-server",
+                "--port",
+                str(self.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            self.env(),
+        )
         wait_until(lambda: self._redis_answers(), what="redis-server")
 
     def _redis_answers(self) -> bool:
@@ -193,19 +232,46 @@ class Stack:
             return sock.recv(16).startswith(b"+PONG")
 
     def start_worker(self, name: str = "worker") -> Process:
-        process = self._spawn(name, [str(VENV_BIN / "celery"), "-A", "worker", "worker",
-                                     "--loglevel", "INFO", "--pool", "threads", "--concurrency",
-                                     str(self.worker_concurrency), "--hostname",
-                                     f"{name}-{uuid.uuid4().hex[:6]}@%h", "-Q",
-                                     "jobs,maintenance", "--without-gossip", "--without-mingle"],
-                              self.env())
+        process = self._spawn(
+            name,
+            [
+                str(VENV_BIN / "celery"),
+                "-A",
+                "worker",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--pool",
+                "threads",
+                "--concurrency",
+                str(self.worker_concurrency),
+                "--hostname",
+                f"{name}-{uuid.uuid4().hex[:6]}@%h",
+                "-Q",
+                "jobs,maintenance",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            self.env(),
+        )
         wait_until(lambda: " ready." in process.log(), timeout=30, what=f"celery {name}")
         return process
 
     def start_beat(self, name: str = "beat") -> Process:
-        return self._spawn(name, [str(VENV_BIN / "celery"), "-A", "worker", "beat", "--loglevel",
-                                  "INFO", "--schedule", str(self.workdir / f"{name}-schedule")],
-                           self.env())
+        return self._spawn(
+            name,
+            [
+                str(VENV_BIN / "celery"),
+                "-A",
+                "worker",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(self.workdir / f"{name}-schedule"),
+            ],
+            self.env(),
+        )
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> Process:
         process = Process(name, args, env, self.workdir).start()
@@ -232,8 +298,12 @@ class Stack:
     def flask(self, *args: str) -> str:
         """Run `flask --app api ...` against this stack's database; answer its output."""
         done = subprocess.run(
-            [str(VENV_BIN / "flask"), "--app", "api", *args], env=self.env(), cwd=ROOT,
-            capture_output=True, text=True, check=True,
+            [str(VENV_BIN / "flask"), "--app", "api", *args],
+            env=self.env(),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return done.stdout.strip()
 

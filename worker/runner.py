@@ -12,6 +12,7 @@ from shared.job_lifecycle import Claim, Outcome, claim_job, finish_job, store_re
 from shared.models import Response
 from shared.settings import get_settings
 from worker import history
+from worker.capabilities import capabilities
 from worker.leases import lease_keeper
 from worker.upstream import DeltaRelay, UpstreamFailure, classify, run_response
 
@@ -48,11 +49,11 @@ def run_job(job_id: str) -> None:
 
 def execute(claim: Claim) -> Outcome:
     """Call the upstream for the job and answer how it ended (raises on upstream failure)."""
-    capabilities = history.capabilities()
-    params = history.request_params(claim, base_params(claim), capabilities)
+    caps = capabilities()
+    params = history.request_params(claim, base_params(claim), caps)
     relay = DeltaRelay(claim.job_id)
-    resume_id = claim.upstream_response_id if capabilities.background else None
-    final = run_response(claim, params, relay, resume_id, capabilities.background)
+    resume_id = claim.upstream_response_id if caps.background else None
+    final = run_response(claim, params, relay, resume_id, caps.background)
     if not store_response(claim, response_row(claim, final)):
         raise UpstreamFailure("lease_lost", "Another attempt took over this job.")
     return outcome_of(final)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
 import openai
 from openai.types.responses import Response as UpstreamResponse
+from redis.exceptions import RedisError
 
 from shared import events
 from shared.job_lifecycle import Claim, record_upstream_response_id
@@ -49,11 +51,13 @@ def classify(exc: Exception) -> UpstreamFailure:
             "The model service refused the gateway's credentials; check OPENAI_API_KEY.",
         )
     if isinstance(exc, openai.APIStatusError) and 400 <= exc.status_code < 500:
-        return UpstreamFailure("invalid_request", f"The model service rejected the request: {_said(exc)}")
+        return UpstreamFailure(
+            "invalid_request", f"The model service rejected the request: {_said(exc)}"
+        )
     if isinstance(exc, openai.APIStatusError):
         return UpstreamFailure(
             "upstream_error",
-            f"The model service failed with HTTP {exc.status_code} after several tries; retry later.",
+            f"The model service answered HTTP {exc.status_code} after several tries; retry later.",
         )
     if isinstance(exc, openai.APIConnectionError):
         return UpstreamFailure(
@@ -80,7 +84,7 @@ class DeltaRelay:
     def _stored_sequence(self) -> int | None:
         try:
             value = get_redis().get(self._seq_key)
-        except Exception:
+        except RedisError:
             return None
         return int(value) if value is not None else None
 
@@ -90,10 +94,9 @@ class DeltaRelay:
     def delta(self, text: str, sequence_number: int) -> None:
         self.last_sequence = sequence_number
         events.publish(self.job_id, "output_text.delta", {"delta": text})
-        try:
+        # Without it a resume may repeat some deltas; the stored result is unaffected.
+        with contextlib.suppress(RedisError):
             get_redis().set(self._seq_key, sequence_number, ex=86_400)
-        except Exception:
-            pass  # resuming may repeat some deltas; the stored result is unaffected
 
 
 def run_response(
@@ -119,7 +122,9 @@ def run_response(
             response_id = response_id or relay.created_id
             if response_id is None or not background:
                 raise
-            log.warning("stream of %s broke; resuming after event %s", response_id, relay.last_sequence)
+            log.warning(
+                "stream of %s broke; resuming after event %s", response_id, relay.last_sequence
+            )
             continue
         if final is not None:
             return final
@@ -144,5 +149,7 @@ def _follow(stream: Any, claim: Claim, relay: DeltaRelay, record: bool) -> Upstr
             elif kind in END_EVENTS:
                 return event.response  # type: ignore[no-any-return]
             elif kind == "error":
-                raise UpstreamFailure("upstream_error", f"The model service reported: {event.message}")
+                raise UpstreamFailure(
+                    "upstream_error", f"The model service reported: {event.message}"
+                )
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import openai
@@ -14,7 +15,5 @@ def update_conversation_metadata(upstream_id: str, metadata: dict[str, Any]) -> 
 
 
 def delete_conversation(upstream_id: str) -> None:
-    try:
+    with contextlib.suppress(openai.NotFoundError):  # already gone: the goal is reached
         get_openai_client().conversations.delete(upstream_id)
-    except openai.NotFoundError:
-        pass  # already gone: the goal is reached

@@ -23,6 +23,9 @@ def read_job(job_id: str) -> dict[str, Any]:
 def read_jobs() -> dict[str, Any]:
     params = query(JobListQuery)
     return list_jobs(
-        acting_user(params.user_id), params.status, params.conversation_id, params.limit,
+        acting_user(params.user_id),
+        params.status,
+        params.conversation_id,
+        params.limit,
         params.after,
     )

@@ -38,7 +38,9 @@ def upstream(stack: Stack) -> Iterator[httpx.Client]:
         yield client
 
 
-def wait_for_job(api: httpx.Client, job_id: str, user_id: str, timeout: float = 30) -> dict[str, Any]:
+def wait_for_job(
+    api: httpx.Client, job_id: str, user_id: str, timeout: float = 30
+) -> dict[str, Any]:
     response = api.get(f"/v1/jobs/{job_id}", params={"wait": min(timeout, 30), "user_id": user_id})
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]

@@ -44,18 +44,16 @@ def test_list_get_patch_and_close(api: httpx.Client, upstream: httpx.Client) -> 
     assert [c["id"] for c in listed["data"]] == list(reversed(ids))
     page = api.get("/v1/conversations", params={"user_id": user, "limit": 2}).json()
     assert page["has_more"] and len(page["data"]) == 2
-    rest = api.get(
-        "/v1/conversations", params={"user_id": user, "after": page["last_id"]}
-    ).json()
+    rest = api.get("/v1/conversations", params={"user_id": user, "after": page["last_id"]}).json()
     assert [c["id"] for c in rest["data"]] == [ids[0]]
 
     patched = api.patch(
         f"/v1/conversations/{ids[0]}", json={"user_id": user, "metadata": {"topic": "tests"}}
     )
     assert patched.status_code == 200 and patched.json()["metadata"] == {"topic": "tests"}
-    assert api.get(f"/v1/conversations/{ids[0]}", params={"user_id": user}).json()[
-        "metadata"
-    ] == {"topic": "tests"}
+    assert api.get(f"/v1/conversations/{ids[0]}", params={"user_id": user}).json()["metadata"] == {
+        "topic": "tests"
+    }
 
     closed = api.post(f"/v1/conversations/{ids[1]}/close", json={"user_id": user})
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
@@ -82,13 +80,20 @@ def test_metadata_reaches_the_upstream_conversation(stack: Stack, api: httpx.Cli
     # The upstream conversation's id is ours to find only through the offline upstream's log.
     with stack.upstream() as upstream:
         request = next(
-            r for r in upstream.get("/_offline/stats").json()["requests"] if r["job_id"] == job["id"]
+            r
+            for r in upstream.get("/_offline/stats").json()["requests"]
+            if r["job_id"] == job["id"]
         )
         upstream_id = request["conversation"]
         wait_until(
-            lambda: upstream.get(
-                f"/v1/conversations/{upstream_id}", headers={"Authorization": "Bearer x"}
-            ).json()["metadata"].get("colour") == "teal",
+            lambda: (
+                upstream.get(
+                    f"/v1/conversations/{upstream_id}", headers={"Authorization": "Bearer x"}
+                )
+                .json()["metadata"]
+                .get("colour")
+                == "teal"
+            ),
             what="upstream metadata",
         )
 
@@ -152,6 +157,7 @@ def test_users_never_see_each_others_data(stack: Stack, api: httpx.Client) -> No
         assert own.get("/v1/jobs").json()["data"] == []
         mine = own.post("/v1/chat", json={"message": "mine"})
         assert mine.status_code == 202
-        assert own.get(f"/v1/jobs/{mine.json()['id']}", params={"wait": 10}).json()[
-            "status"
-        ] == "completed"
+        assert (
+            own.get(f"/v1/jobs/{mine.json()['id']}", params={"wait": 10}).json()["status"]
+            == "completed"
+        )

@@ -45,7 +45,11 @@ def test_beat_expires_idle_conversations_and_submits_then_answer_409(quick_stack
         assert body["expired_at"] is not None and body["expires_at"] is None
         refused = api.post(
             "/v1/chat",
-            json={"message": "too late", "user_id": user, "conversation_id": job["conversation_id"]},
+            json={
+                "message": "too late",
+                "user_id": user,
+                "conversation_id": job["conversation_id"],
+            },
         )
         assert refused.status_code == 409
         assert refused.json()["error"]["code"] == "conversation_expired"
@@ -76,9 +80,10 @@ def test_a_job_whose_worker_died_mid_run_is_finished_by_another(quick_stack: Sta
         try:
             job = chat(api, user, "survive a crash")
             wait_until(
-                lambda: api.get(f"/v1/jobs/{job['id']}", params={"user_id": user}).json()[
-                    "status"
-                ] == "in_progress",
+                lambda: (
+                    api.get(f"/v1/jobs/{job['id']}", params={"user_id": user}).json()["status"]
+                    == "in_progress"
+                ),
                 what="the job to start",
             )
             quick_stack.processes["worker"].kill()

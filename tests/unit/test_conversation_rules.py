@@ -15,12 +15,16 @@ from shared.models import Conversation, Job
 from shared.submission import JobSubmission, submit_job
 
 
-def submit(user: str = "u", conversation_id: str | None = None, key: str | None = None,
-           message: str = "hi") -> Job:
+def submit(
+    user: str = "u", conversation_id: str | None = None, key: str | None = None, message: str = "hi"
+) -> Job:
     return submit_job(
         JobSubmission(
-            user_id=user, kind="chat", request={"message": message},
-            conversation_id=conversation_id, new_conversation=conversation_id is None,
+            user_id=user,
+            kind="chat",
+            request={"message": message},
+            conversation_id=conversation_id,
+            new_conversation=conversation_id is None,
             idempotency_key=key,
         )
     )[0]

@@ -1,4 +1,4 @@
-"""The dispatcher: conversation order, round-robin across users, in-flight limits, bounded broker."""
+"""The dispatcher: conversation order, turns across users, in-flight limits, a bounded broker."""
 
 from __future__ import annotations
 
@@ -87,7 +87,9 @@ def test_weights_give_heavier_users_more_per_lap(
     monkeypatch.setenv("BROKER_MAX_PENDING", "8")
     get_settings.cache_clear()
     with write_session() as session:
-        session.execute(update(Job).where(Job.id == gold[0].id).values(status="completed", queue_state=None))
+        session.execute(
+            update(Job).where(Job.id == gold[0].id).values(status="completed", queue_state=None)
+        )
     sent.clear()
     dispatch_now()
     gold_sent = [job_id for job_id in sent if job_id in {j.id for j in gold}]

@@ -81,8 +81,12 @@ def test_oversized_body_is_413(client: FlaskClient, token: str) -> None:
 
 
 def test_unknown_ids_and_routes_are_404_json(client: FlaskClient, token: str) -> None:
-    for path in ("/v1/jobs/job_nope", "/v1/conversations/conv_nope", "/v1/responses/resp_x",
-                 "/no/such/route"):
+    for path in (
+        "/v1/jobs/job_nope",
+        "/v1/conversations/conv_nope",
+        "/v1/responses/resp_x",
+        "/no/such/route",
+    ):
         response = client.get(path, headers=auth(token))
         assert response.status_code == 404, path
         error_of(response)
@@ -97,10 +101,14 @@ def test_wrong_method_is_405_json(client: FlaskClient, token: str) -> None:
 def test_service_token_must_name_a_valid_user(client: FlaskClient, service_token: str) -> None:
     response = client.get("/v1/jobs", headers=auth(service_token))
     assert response.status_code == 422 and error_of(response)["param"] == "user_id"
-    response = client.get("/v1/jobs", query_string={"user_id": "bad id!"}, headers=auth(service_token))
+    response = client.get(
+        "/v1/jobs", query_string={"user_id": "bad id!"}, headers=auth(service_token)
+    )
     assert response.status_code == 422 and error_of(response)["param"] == "user_id"
 
 
 def test_user_token_cannot_act_for_another_user(client: FlaskClient, token: str) -> None:
-    response = client.post("/v1/chat", json={"message": "hi", "user_id": "bob"}, headers=auth(token))
+    response = client.post(
+        "/v1/chat", json={"message": "hi", "user_id": "bob"}, headers=auth(token)
+    )
     assert response.status_code == 404
