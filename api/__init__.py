@@ -20,9 +20,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings = get_settings()
     app = Flask(__name__, static_folder=None)
     app.config.update(
-        MAX_CONTENT_LENGTH=max(settings.MAX_REQUEST_BYTES, settings.MAX_UPLOAD_BYTES + 65_536),
-        JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=max(settings.MAX_REQUEST_BYTES, settings.MAX_UPLOAD_BYTES + 65_536)
     )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     if test_config:
         app.config.update(test_config)
     logging.basicConfig(level=settings.LOG_LEVEL)
