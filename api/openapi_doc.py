@@ -105,6 +105,45 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
         },
     },
     "Health": {"type": "object", "properties": {"status": {"type": "string"}}},
+    "File": {
+        "type": "object",
+        "required": ["id", "object", "filename", "media_type", "bytes", "sha256", "created_at"],
+        "properties": {
+            "id": {"type": "string"},
+            "object": {"const": "file"},
+            "filename": {"type": "string"},
+            "media_type": {
+                "enum": [
+                    "application/pdf",
+                    "image/png",
+                    "image/jpeg",
+                    "image/webp",
+                    "image/gif",
+                    "text/plain",
+                ]
+            },
+            "bytes": {"type": "integer"},
+            "sha256": {"type": "string"},
+            "created_at": {"type": "integer"},
+        },
+    },
+    "FileDeleted": {
+        "type": "object",
+        "required": ["id", "object", "deleted"],
+        "properties": {
+            "id": {"type": "string"},
+            "object": {"const": "file.deleted"},
+            "deleted": {"type": "boolean"},
+        },
+    },
+    "FileUpload": {
+        "type": "object",
+        "required": ["file"],
+        "properties": {
+            "file": {"type": "string", "contentMediaType": "application/octet-stream"},
+            "user_id": {"type": "string"},
+        },
+    },
 }
 
 
@@ -201,6 +240,8 @@ SUBMIT_HEADERS = [
 def build_document() -> dict[str, Any]:
     request_models: list[type[BaseModel]] = [
         schemas.ChatRequest,
+        schemas.ResponsesRequest,
+        schemas.ToolOutputsRequest,
         schemas.ConversationPatch,
         schemas.UserScoped,
     ]
@@ -219,6 +260,74 @@ def build_document() -> dict[str, Any]:
                 body=schemas.ChatRequest,
                 headers=SUBMIT_HEADERS,
             )
+        },
+        "/v1/responses": {
+            "post": _operation(
+                "A general Responses request; answers at once with a job",
+                ("202", "the job, queued", "Job"),
+                body=schemas.ResponsesRequest,
+                headers=SUBMIT_HEADERS,
+            )
+        },
+        "/v1/jobs/{job_id}/cancel": {
+            "post": _operation(
+                "Cancel a queued, waiting or running job",
+                job,
+                body=schemas.UserScoped,
+                body_required=False,
+                params=schemas.UserQuery,
+                path="job_id",
+            )
+        },
+        "/v1/jobs/{job_id}/tool_outputs": {
+            "post": _operation(
+                "Outputs of the caller's function calls; resumes a job in requires_action",
+                job,
+                body=schemas.ToolOutputsRequest,
+                path="job_id",
+            )
+        },
+        "/v1/jobs/{job_id}/events": {
+            "get": {
+                **_operation(
+                    "Server-Sent Events: status changes, text deltas, tool calls",
+                    ("200", "an event stream", "Job"),
+                    params=schemas.UserQuery,
+                    path="job_id",
+                    headers=[
+                        {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}}
+                    ],
+                ),
+                "responses": {
+                    "200": {
+                        "description": "text/event-stream; ends after the terminal status event",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    **ERRORS,
+                },
+            }
+        },
+        "/v1/files": {
+            "post": {
+                **_operation("Upload a file (PDF, image or text)", ("201", "the file", "File")),
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {"schema": {"$ref": REF.format(model="FileUpload")}}
+                    },
+                },
+            }
+        },
+        "/v1/files/{file_id}": {
+            "get": _operation(
+                "One file", ("200", "the file", "File"), params=schemas.UserQuery, path="file_id"
+            ),
+            "delete": _operation(
+                "Delete a file",
+                ("200", "deleted", "FileDeleted"),
+                params=schemas.UserQuery,
+                path="file_id",
+            ),
         },
         "/v1/jobs": {
             "get": _operation(

@@ -2,21 +2,82 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from shared import job_states
 
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 MetadataValue = Annotated[str, StringConstraints(max_length=512)]
 Metadata = Annotated[dict[MetadataKey, MetadataValue], Field(max_length=16)]
+# The worker adds `job_id` to a request's metadata, and OpenAI allows 16 keys in all.
+RequestMetadata = Annotated[dict[MetadataKey, MetadataValue], Field(max_length=15)]
 UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:@-]{1,40}$")]
 ObjectId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_max_length=100_000)
+
+
+ToolName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+DATA_URL = re.compile(r"^data:image/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/=\s]+$")
+
+
+class FunctionTool(Strict):
+    """A function the caller defines and runs: a call to it parks the job in requires_action."""
+
+    type: Literal["function"]
+    name: ToolName
+    description: Annotated[str, StringConstraints(max_length=2_000)] | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class WebSearchTool(Strict):
+    type: Literal["web_search", "web_search_preview"]
+    search_context_size: Literal["low", "medium", "high"] | None = None
+    user_location: dict[str, Any] | None = None
+
+
+class FileSearchTool(Strict):
+    type: Literal["file_search"]
+    vector_store_ids: Annotated[list[ObjectId], Field(min_length=1, max_length=16)]
+    max_num_results: Annotated[int, Field(ge=1, le=50)] | None = None
+
+
+class McpTool(Strict):
+    """A remote MCP server; its URL must be on MCP_ALLOWED_URLS."""
+
+    type: Literal["mcp"]
+    server_label: ToolName
+    server_url: Annotated[str, StringConstraints(pattern=r"^https?://", max_length=2_000)]
+    server_description: Annotated[str, StringConstraints(max_length=2_000)] | None = None
+    allowed_tools: Annotated[list[ToolName], Field(max_length=64)] | None = None
+    require_approval: Literal["never", "always"] | None = None
+    headers: (
+        Annotated[
+            dict[str, Annotated[str, StringConstraints(max_length=2_000)]], Field(max_length=16)
+        ]
+        | None
+    ) = None
+
+
+HostedOrCallerTool = Annotated[
+    FunctionTool | WebSearchTool | FileSearchTool | McpTool, Field(discriminator="type")
+]
+# A string names one of the worker's server tools (get_weather, get_time, calculate).
+Tool = ToolName | HostedOrCallerTool
+Tools = Annotated[list[Tool], Field(max_length=32)]
 
 
 class ChatRequest(Strict):
@@ -27,8 +88,113 @@ class ChatRequest(Strict):
     user_id: UserId | None = None
     model: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
     instructions: Annotated[str, StringConstraints(max_length=20_000)] | None = None
-    metadata: Metadata | None = None
+    tools: Tools | None = None
+    metadata: RequestMetadata | None = None
     on_busy: Literal["queue", "reject"] = "queue"
+
+
+class InputText(Strict):
+    type: Literal["input_text"]
+    text: Annotated[str, StringConstraints(max_length=100_000)]
+
+
+class InputImage(Strict):
+    """An image by http(s) URL, data URL, or one of the caller's uploaded `file_…` ids."""
+
+    type: Literal["input_image"]
+    image_url: Annotated[str, StringConstraints(max_length=30_000_000)] | None = None
+    file_id: ObjectId | None = None
+    detail: Literal["low", "high", "auto"] = "auto"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> InputImage:
+        if (self.image_url is None) == (self.file_id is None):
+            raise ValueError("give exactly one of image_url and file_id")
+        url = self.image_url
+        if url is not None and not (url.startswith(("https://", "http://")) or DATA_URL.match(url)):
+            raise ValueError("image_url must be an http(s) URL or a base64 image data URL")
+        return self
+
+
+class InputFile(Strict):
+    """A file (a PDF, say) by URL or by one of the caller's uploaded `file_…` ids."""
+
+    type: Literal["input_file"]
+    file_url: Annotated[str, StringConstraints(pattern=r"^https?://", max_length=2_000)] | None = (
+        None
+    )
+    file_id: ObjectId | None = None
+    filename: Annotated[str, StringConstraints(max_length=255)] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> InputFile:
+        if (self.file_url is None) == (self.file_id is None):
+            raise ValueError("give exactly one of file_url and file_id")
+        return self
+
+
+ContentPart = Annotated[InputText | InputImage | InputFile, Field(discriminator="type")]
+
+
+class InputMessage(Strict):
+    type: Literal["message"] = "message"
+    role: Literal["user", "assistant", "system", "developer"]
+    content: (
+        Annotated[str, StringConstraints(max_length=100_000)]
+        | Annotated[list[ContentPart], Field(min_length=1, max_length=64)]
+    )
+
+
+class JsonSchemaFormat(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    type: Literal["json_schema"]
+    name: ToolName
+    json_schema: dict[str, Any] = Field(alias="schema")
+    strict: bool = True
+    description: Annotated[str, StringConstraints(max_length=2_000)] | None = None
+
+
+class PlainTextFormat(Strict):
+    type: Literal["text"]
+
+
+class TextConfig(Strict):
+    format: Annotated[JsonSchemaFormat | PlainTextFormat, Field(discriminator="type")] | None = None
+    verbosity: Literal["low", "medium", "high"] | None = None
+
+
+class ReasoningConfig(Strict):
+    effort: Literal["minimal", "low", "medium", "high"] | None = None
+    summary: Literal["auto", "concise", "detailed"] | None = None
+
+
+class ResponsesRequest(Strict):
+    """A general Responses request, run through the queue."""
+
+    input: (
+        Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+        | Annotated[list[InputMessage], Field(min_length=1, max_length=100)]
+    )
+    conversation_id: ObjectId | None = None
+    user_id: UserId | None = None
+    model: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    instructions: Annotated[str, StringConstraints(max_length=20_000)] | None = None
+    tools: Tools | None = None
+    text: TextConfig | None = None
+    reasoning: ReasoningConfig | None = None
+    metadata: RequestMetadata | None = None
+    on_busy: Literal["queue", "reject"] = "queue"
+
+
+class ToolOutput(Strict):
+    call_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    output: Annotated[str, StringConstraints(max_length=100_000)]
+
+
+class ToolOutputsRequest(Strict):
+    tool_outputs: Annotated[list[ToolOutput], Field(min_length=1, max_length=64)]
+    user_id: UserId | None = None
 
 
 class ConversationPatch(Strict):

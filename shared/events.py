@@ -31,6 +31,48 @@ def publish(job_id: str, event: str, data: dict[str, Any], *, final: bool = Fals
             raise
 
 
+def partial_key(job_id: str) -> str:
+    return f"gw:job:{job_id}:partial"
+
+
+def upstream_sequence_key(job_id: str) -> str:
+    return f"gw:job:{job_id}:upstream_seq"
+
+
+def publish_delta(job_id: str, text: str, upstream_sequence: int) -> None:
+    """A text delta: an event, the running text for polls, and how far the upstream got."""
+    ttl = get_settings().EVENT_RETENTION_SECONDS
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        pipe.xadd(
+            stream_key(job_id),
+            {"event": "output_text.delta", "data": json.dumps({"delta": text})},
+            maxlen=MAX_EVENTS_PER_JOB,
+        )
+        pipe.expire(stream_key(job_id), ttl)
+        pipe.append(partial_key(job_id), text)
+        pipe.expire(partial_key(job_id), ttl)
+        pipe.set(upstream_sequence_key(job_id), upstream_sequence, ex=ttl)
+        pipe.execute()
+    except RedisError:
+        pass  # polls then show less text for a while; the stored result is unaffected
+
+
+def partial_text(job_id: str) -> str:
+    try:
+        return str(get_redis().get(partial_key(job_id)) or "")
+    except RedisError:
+        return ""
+
+
+def upstream_sequence(job_id: str) -> int | None:
+    try:
+        value = get_redis().get(upstream_sequence_key(job_id))
+    except RedisError:
+        return None
+    return int(value) if value is not None else None
+
+
 def read(
     job_id: str, after: str = "0-0", block_ms: int | None = None, count: int = 500
 ) -> list[tuple[str, str, dict[str, Any]]]:

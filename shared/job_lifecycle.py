@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from shared import events, job_states
 from shared.clock import utcnow
-from shared.db import affected, write_session
+from shared.db import affected, read_session, write_session
 from shared.dispatch import dispatch_soon
 from shared.models import Conversation, Job, Response
 from shared.settings import get_settings
@@ -35,6 +35,7 @@ class Claim:
     conversation_upstream_id: str | None
     conversation_last_response_id: str | None
     upstream_response_id: str | None
+    pending_tool_outputs: list[Any] | None
     request_id: str | None
 
 
@@ -88,21 +89,30 @@ def claim_job(job_id: str) -> Claim | None:
             conversation_upstream_id=conversation.upstream_id if conversation else None,
             conversation_last_response_id=conversation.last_response_id if conversation else None,
             upstream_response_id=job.upstream_response_id,
+            pending_tool_outputs=job.pending_tool_outputs,
             request_id=job.request_id,
         )
     events.publish(job_id, "status", {"status": job_states.IN_PROGRESS, "attempt": attempt})
     return claim
 
 
-def renew_leases(held: list[tuple[str, int]]) -> None:
+def renew_leases(held: list[tuple[str, int]]) -> list[str]:
+    """Extend the leases of the jobs this process runs; answer those whose caller cancelled."""
     if not held:
-        return
+        return []
     deadline = _lease_deadline()
     with write_session() as session:
         for job_id, attempt in held:
             session.execute(
                 update(Job).where(*_fence(job_id, attempt)).values(lease_expires_at=deadline)
             )
+        return list(
+            session.scalars(
+                select(Job.id).where(
+                    Job.id.in_([job_id for job_id, _ in held]), Job.cancel_requested.is_(True)
+                )
+            )
+        )
 
 
 def _fence(job_id: str, attempt: int) -> Any:
@@ -117,7 +127,7 @@ def record_upstream_response_id(claim: Claim, response_id: str) -> bool:
                 session,
                 update(Job)
                 .where(*_fence(claim.job_id, claim.attempt))
-                .values(upstream_response_id=response_id),
+                .values(upstream_response_id=response_id, pending_tool_outputs=None),
             )
         )
 
@@ -145,7 +155,9 @@ def store_response(claim: Claim, response: Response) -> bool:
         if session.get(Response, response.id) is None:
             session.add(response)
         session.execute(
-            update(Job).where(Job.id == claim.job_id).values(upstream_response_id=response.id)
+            update(Job)
+            .where(Job.id == claim.job_id)
+            .values(upstream_response_id=response.id, pending_tool_outputs=None)
         )
         if claim.conversation_id:
             session.execute(
@@ -156,12 +168,22 @@ def store_response(claim: Claim, response: Response) -> bool:
     return True
 
 
+def job_responses(job_id: str) -> list[Response]:
+    """The responses a job has produced so far, in order."""
+    with read_session() as session:
+        return list(
+            session.scalars(
+                select(Response).where(Response.job_id == job_id).order_by(Response.created_at)
+            )
+        )
+
+
 def finish_job(claim: Claim, outcome: Outcome) -> bool:
     """Store the attempt's outcome; answer False if the attempt no longer holds the job."""
     terminal = outcome.status in job_states.TERMINAL
     with write_session() as session:
         if claim.conversation_id:
-            _lock_conversation(session, claim.conversation_id)
+            lock_conversation(session, claim.conversation_id)
         changed = affected(
             session,
             update(Job)
@@ -190,7 +212,7 @@ def job_event(outcome: Outcome) -> dict[str, Any]:
     return {"status": outcome.status, "error": outcome.error}
 
 
-def _lock_conversation(session: Session, conversation_id: str) -> None:
+def lock_conversation(session: Session, conversation_id: str) -> None:
     """Take the conversation's row lock, so a concurrent submit sees this job's end or waits."""
     session.execute(
         update(Conversation)

@@ -30,7 +30,17 @@ def get_job(user_id: str, job_id: str, wait_seconds: float = 0) -> dict[str, Any
     job = load_job(user_id, job_id)
     if wait_seconds > 0 and job.status not in job_states.TERMINAL:
         job = _wait_until_settled(user_id, job, wait_seconds)
-    return job_body(job)
+    body = job_body(job)
+    if job.status == job_states.IN_PROGRESS and body["result"] is None:
+        # The text generated so far, so a poll shows progress.
+        body["result"] = {
+            "response_id": None,
+            "output_text": events.partial_text(job.id),
+            "output": [],
+            "usage": None,
+            "parsed": None,
+        }
+    return body
 
 
 def _wait_until_settled(user_id: str, job: Job, wait_seconds: float) -> Job:

@@ -128,6 +128,8 @@ class Job(Base):
     result: Mapped[dict[str, Any] | None]
     error: Mapped[dict[str, Any] | None]
     required_action: Mapped[dict[str, Any] | None]
+    # Tool outputs a caller submitted, kept until the worker has sent them upstream.
+    pending_tool_outputs: Mapped[list[Any] | None]
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_hash: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(64))
@@ -157,6 +159,8 @@ class Response(Base):
     model: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(24))
     output_text: Mapped[str] = mapped_column(Text, default="")
+    # The tool outputs this response was asked to continue from (none for a job's first one).
+    input_items: Mapped[list[Any] | None]
     output: Mapped[list[Any]]
     usage: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -34,7 +34,7 @@ class Settings(BaseModel):
     JOB_LEASE_SECONDS: float = Field(default=30.0, gt=0)
     MAX_TOOL_ROUNDS: int = Field(default=8, ge=1, le=64)
     MAX_UPLOAD_BYTES: int = Field(default=20 * 1024 * 1024, gt=0)
-    MAX_REQUEST_BYTES: int = Field(default=1024 * 1024, gt=0)
+    MAX_REQUEST_BYTES: int = Field(default=10 * 1024 * 1024, gt=0)
     RATE_LIMIT: str = "600/minute"
     USER_MAX_INFLIGHT: int = Field(default=64, ge=1)
     BROKER_MAX_PENDING: int = Field(default=256, ge=1)

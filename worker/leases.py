@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from shared.job_lifecycle import renew_leases
 from shared.settings import get_settings
+from worker.cancellation import cancel_registry
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,8 @@ class LeaseKeeper:
             with self._lock:
                 held = list(self._held.items())
             try:
-                renew_leases(held)
+                for job_id in renew_leases(held):
+                    cancel_registry.request(job_id)
             except Exception:
                 log.exception("could not renew job leases")
 

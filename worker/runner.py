@@ -1,4 +1,4 @@
-"""Runs one job attempt: claim it, call the upstream for it, store what came back."""
+"""Runs one job attempt: claim it, call the upstream (looping through tool calls), store the end."""
 
 from __future__ import annotations
 
@@ -7,13 +7,23 @@ from typing import Any
 
 from openai.types.responses import Response as UpstreamResponse
 
-from shared import job_states
-from shared.job_lifecycle import Claim, Outcome, claim_job, finish_job, store_response
+from shared import events, job_states
+from shared.job_lifecycle import (
+    Claim,
+    Outcome,
+    claim_job,
+    finish_job,
+    job_responses,
+    store_response,
+)
 from shared.models import Response
 from shared.settings import get_settings
-from worker import history
+from worker import turns
+from worker.cancellation import Cancelled, CancelToken, cancel_registry
 from worker.capabilities import capabilities
 from worker.leases import lease_keeper
+from worker.structured import parsed_output
+from worker.tools import run_server_tool
 from worker.upstream import DeltaRelay, UpstreamFailure, classify, run_response
 
 log = logging.getLogger(__name__)
@@ -31,52 +41,106 @@ def run_job(job_id: str) -> None:
     if claim is None:
         log.info("job %s is not waiting for a worker; message ignored", job_id)
         return
-    with lease_keeper.holding(claim.job_id, claim.attempt):
+    with (
+        lease_keeper.holding(claim.job_id, claim.attempt),
+        cancel_registry.running(claim.job_id) as cancel,
+    ):
         try:
-            outcome = execute(claim)
+            outcome = execute(claim, cancel)
         except Exception as exc:
-            try:
-                failure = classify(exc)
-            except Exception:
-                log.exception("job %s failed unexpectedly", job_id)
-                failure = UpstreamFailure("internal_error", "The gateway failed running this job.")
-            outcome = Outcome(
-                status=job_states.FAILED, error={"code": failure.code, "message": failure.message}
-            )
+            outcome = _failure(claim, cancel, exc)
         if not finish_job(claim, outcome):
             log.warning("job %s attempt %s lost its lease; result discarded", job_id, claim.attempt)
 
 
-def execute(claim: Claim) -> Outcome:
-    """Call the upstream for the job and answer how it ended (raises on upstream failure)."""
+def _failure(claim: Claim, cancel: CancelToken, exc: Exception) -> Outcome:
+    if cancel.cancelled or isinstance(exc, Cancelled):
+        return cancelled_outcome(claim, cancel)
+    try:
+        failure = classify(exc)
+    except Exception:
+        log.exception("job %s failed unexpectedly", claim.job_id)
+        failure = UpstreamFailure("internal_error", "The gateway failed running this job.")
+    result = result_of(claim.job_id, None) if failure.code == "invalid_structured_output" else None
+    return Outcome(
+        status=job_states.FAILED,
+        result=result,
+        error={"code": failure.code, "message": failure.message},
+    )
+
+
+def execute(claim: Claim, cancel: CancelToken) -> Outcome:
+    """Call the upstream for the job until the model answers, a caller tool is called, or the
+    tool rounds run out. Raises on upstream failure."""
     caps = capabilities()
-    params = history.request_params(claim, base_params(claim), caps)
+    turn = turns.Turn(claim, caps)
     relay = DeltaRelay(claim.job_id)
-    resume_id = claim.upstream_response_id if caps.background else None
-    final = run_response(claim, params, relay, resume_id, caps.background)
-    if not store_response(claim, response_row(claim, final)):
-        raise UpstreamFailure("lease_lost", "Another attempt took over this job.")
-    return outcome_of(final)
-
-
-def base_params(claim: Claim) -> dict[str, Any]:
-    request = claim.request
-    params: dict[str, Any] = {
-        "model": request.get("model") or get_settings().OPENAI_MODEL,
-        "metadata": {**(request.get("metadata") or {}), "job_id": claim.job_id},
-        "store": True,
-    }
-    if claim.kind == "chat":
-        params["input"] = [{"role": "user", "content": request["message"]}]
+    if claim.pending_tool_outputs:
+        final = run_response(
+            claim,
+            turn.continuation(claim.pending_tool_outputs),
+            relay,
+            None,
+            caps.background,
+            cancel,
+        )
+        sent: list[Any] | None = claim.pending_tool_outputs
     else:
-        params["input"] = request["input"]
-    for name in ("instructions", "tools", "text", "reasoning"):
-        if request.get(name) is not None:
-            params[name] = request[name]
-    return params
+        resume_id = claim.upstream_response_id if caps.background else None
+        final = run_response(claim, turn.first_params(), relay, resume_id, caps.background, cancel)
+        sent = None
+    rounds = 0
+    while True:
+        if not store_response(claim, response_row(claim, final, sent)):
+            raise UpstreamFailure("lease_lost", "Another attempt took over this job.")
+        calls = [item for item in final.output if item.type == "function_call"]
+        if final.status != "completed" or not calls:
+            break
+        outputs = [run_call(claim.job_id, call) for call in calls if turn.is_server_tool(call.name)]
+        waiting = [call for call in calls if not turn.is_server_tool(call.name)]
+        if waiting:
+            return Outcome(
+                status=job_states.REQUIRES_ACTION,
+                result=result_of(claim.job_id, None),
+                required_action={
+                    "type": "submit_tool_outputs",
+                    "tool_calls": [
+                        {"call_id": c.call_id, "name": c.name, "arguments": c.arguments}
+                        for c in waiting
+                    ],
+                    "completed_tool_outputs": outputs,
+                },
+            )
+        rounds += 1
+        if rounds >= get_settings().MAX_TOOL_ROUNDS:
+            raise UpstreamFailure(
+                "max_tool_rounds",
+                f"The model kept calling tools after {rounds} rounds (MAX_TOOL_ROUNDS).",
+            )
+        cancel.check()
+        sent = outputs
+        final = run_response(
+            claim, turn.continuation(outputs), relay, None, caps.background, cancel
+        )
+    return outcome_of(claim, final)
 
 
-def response_row(claim: Claim, final: UpstreamResponse) -> Response:
+def run_call(job_id: str, call: Any) -> dict[str, Any]:
+    events.publish(
+        job_id,
+        "tool_call",
+        {"call_id": call.call_id, "name": call.name, "arguments": call.arguments},
+    )
+    result = run_server_tool(call.name, call.arguments)
+    events.publish(
+        job_id,
+        "tool_output",
+        {"call_id": call.call_id, "name": call.name, "output": result.output, "ok": result.ok},
+    )
+    return {"type": "function_call_output", "call_id": call.call_id, "output": result.output}
+
+
+def response_row(claim: Claim, final: UpstreamResponse, sent: list[Any] | None) -> Response:
     body = final.model_dump(mode="json")
     return Response(
         id=final.id,
@@ -86,21 +150,37 @@ def response_row(claim: Claim, final: UpstreamResponse) -> Response:
         model=final.model,
         status=final.status or "completed",
         output_text=final.output_text,
+        input_items=sent,
         output=body.get("output") or [],
         usage=body.get("usage"),
     )
 
 
-def outcome_of(final: UpstreamResponse) -> Outcome:
-    body = final.model_dump(mode="json")
-    result = {
-        "response_id": final.id,
-        "output_text": final.output_text,
-        "output": body.get("output") or [],
-        "usage": body.get("usage"),
-        "parsed": None,
+def result_of(job_id: str, parsed: Any) -> dict[str, Any]:
+    """The job's result from every response it produced: all calls, outputs and messages."""
+    rows = job_responses(job_id)
+    output: list[Any] = []
+    usage: dict[str, int] = {}
+    for row in rows:
+        output += (row.input_items or []) + row.output
+        for key in ("input_tokens", "output_tokens", "total_tokens"):
+            usage[key] = usage.get(key, 0) + int((row.usage or {}).get(key) or 0)
+    last = rows[-1] if rows else None
+    return {
+        "response_id": last.id if last else None,
+        "output_text": last.output_text if last else "",
+        "output": output,
+        "usage": usage if rows else None,
+        "parsed": parsed,
     }
+
+
+def outcome_of(claim: Claim, final: UpstreamResponse) -> Outcome:
     status = FINAL_STATUSES.get(final.status or "completed", job_states.FAILED)
+    parsed = None
+    if status == job_states.COMPLETED:
+        parsed = parsed_output(claim.request.get("text"), final.output_text)
+    result = result_of(claim.job_id, parsed)
     error = None
     if status == job_states.INCOMPLETE:
         reason = final.incomplete_details.reason if final.incomplete_details else "unknown"
@@ -108,4 +188,24 @@ def outcome_of(final: UpstreamResponse) -> Outcome:
     elif status == job_states.FAILED:
         message = final.error.message if final.error else "The model service failed the response."
         error = {"code": "upstream_error", "message": message}
+    elif status == job_states.CANCELLED:
+        error = {"code": "cancelled", "message": "Cancelled by the caller."}
     return Outcome(status=status, result=result, error=error)
+
+
+def cancelled_outcome(claim: Claim, cancel: CancelToken) -> Outcome:
+    """A cancelled job keeps what it cost: the upstream response's usage, where it can be read."""
+    result = result_of(claim.job_id, None)
+    result["output_text"] = result["output_text"] or events.partial_text(claim.job_id)
+    if cancel.upstream_response_id:
+        try:
+            stopped = turns.retrieve(cancel.upstream_response_id)
+            result["response_id"] = stopped.id
+            result["usage"] = stopped.usage.model_dump(mode="json") if stopped.usage else None
+        except Exception as exc:
+            log.info("usage of cancelled response %s unknown: %s", cancel.upstream_response_id, exc)
+    return Outcome(
+        status=job_states.CANCELLED,
+        result=result,
+        error={"code": "cancelled", "message": "Cancelled by the caller."},
+    )

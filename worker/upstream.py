@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import Any
 
 import openai
 from openai.types.responses import Response as UpstreamResponse
-from redis.exceptions import RedisError
 
 from shared import events
 from shared.job_lifecycle import Claim, record_upstream_response_id
 from shared.openai_client import get_openai_client
-from shared.redis_client import get_redis
+from worker.cancellation import CancelToken
 
 log = logging.getLogger(__name__)
 
@@ -77,26 +75,15 @@ class DeltaRelay:
 
     def __init__(self, job_id: str) -> None:
         self.job_id = job_id
-        self._seq_key = f"gw:job:{job_id}:upstream_seq"
-        self.last_sequence: int | None = self._stored_sequence()
+        self.last_sequence: int | None = events.upstream_sequence(job_id)
         self.created_id: str | None = None
-
-    def _stored_sequence(self) -> int | None:
-        try:
-            value = get_redis().get(self._seq_key)
-        except RedisError:
-            return None
-        return int(value) if value is not None else None
 
     def saw(self, sequence_number: int) -> None:
         self.last_sequence = sequence_number
 
     def delta(self, text: str, sequence_number: int) -> None:
         self.last_sequence = sequence_number
-        events.publish(self.job_id, "output_text.delta", {"delta": text})
-        # Without it a resume may repeat some deltas; the stored result is unaffected.
-        with contextlib.suppress(RedisError):
-            get_redis().set(self._seq_key, sequence_number, ex=86_400)
+        events.publish_delta(self.job_id, text, sequence_number)
 
 
 def run_response(
@@ -105,11 +92,13 @@ def run_response(
     relay: DeltaRelay,
     resume_id: str | None,
     background: bool,
+    cancel: CancelToken,
 ) -> UpstreamResponse:
     """Create (or resume) one response and stream it to its end; answer the final response."""
     client = get_openai_client()
     response_id = resume_id
     for _ in range(RESUMES_PER_RESPONSE + 1):
+        cancel.check()
         try:
             if response_id is not None:
                 stream = client.responses.retrieve(
@@ -117,8 +106,10 @@ def run_response(
                 )
             else:
                 stream = client.responses.create(**params, stream=True, background=background)
-            final = _follow(stream, claim, relay, record=response_id is None and background)
+            cancel.watch(stream, response_id)
+            final = _follow(stream, claim, relay, cancel, record=response_id is None and background)
         except openai.APIConnectionError:
+            cancel.check()
             response_id = response_id or relay.created_id
             if response_id is None or not background:
                 raise
@@ -134,9 +125,12 @@ def run_response(
     raise UpstreamFailure("upstream_error", "The model service's stream kept breaking.")
 
 
-def _follow(stream: Any, claim: Claim, relay: DeltaRelay, record: bool) -> UpstreamResponse | None:
+def _follow(
+    stream: Any, claim: Claim, relay: DeltaRelay, cancel: CancelToken, record: bool
+) -> UpstreamResponse | None:
     with stream:
         for event in stream:
+            cancel.check()
             kind = event.type
             if kind == "response.output_text.delta":
                 relay.delta(event.delta, event.sequence_number)
@@ -144,7 +138,8 @@ def _follow(stream: Any, claim: Claim, relay: DeltaRelay, record: bool) -> Upstr
             relay.saw(event.sequence_number)
             if kind == "response.created":
                 relay.created_id = event.response.id
-                if record:
+                if record:  # a background response: resumable, and cancellable upstream
+                    cancel.watch(stream, event.response.id)
                     record_upstream_response_id(claim, event.response.id)
             elif kind in END_EVENTS:
                 return event.response  # type: ignore[no-any-return]

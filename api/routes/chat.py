@@ -7,6 +7,7 @@ from flask import Blueprint, Response, g, request
 from api.http import acting_user, json_body
 from api.schemas import ChatRequest
 from api.submit import accepted, idempotency_key
+from shared.request_rules import check_tools
 from shared.submission import JobSubmission, submit_job
 
 bp = Blueprint("chat", __name__)
@@ -17,8 +18,11 @@ def post_chat() -> Response:
     body = json_body(ChatRequest)
     user_id = acting_user(body.user_id)
     job_request = body.model_dump(
-        include={"message", "model", "instructions", "metadata"}, exclude_none=True
+        include={"message", "model", "instructions", "tools", "metadata"},
+        exclude_none=True,
+        mode="json",
     )
+    check_tools(job_request.get("tools"))
     job, created = submit_job(
         JobSubmission(
             user_id=user_id,
@@ -26,6 +30,7 @@ def post_chat() -> Response:
             request=job_request,
             conversation_id=body.conversation_id,
             new_conversation=body.conversation_id is None,
+            conversation_metadata=body.metadata,
             on_busy=body.on_busy,
             idempotency_key=idempotency_key(request.headers),
             request_id=g.request_id,

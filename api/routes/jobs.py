@@ -1,14 +1,16 @@
-"""Jobs: read one (optionally waiting for it), list them."""
+"""Jobs: read one (optionally waiting for it), list them, cancel, tool outputs, events."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, Response, request, stream_with_context
 
-from api.http import acting_user, query
-from api.schemas import JobListQuery, JobQuery
+from api.http import acting_user, json_body, query
+from api.schemas import JobListQuery, JobQuery, ToolOutputsRequest, UserQuery, UserScoped
+from shared.job_control import cancel_job, submit_tool_outputs
 from shared.job_queries import get_job, list_jobs
+from shared.job_stream import job_events
 
 bp = Blueprint("jobs", __name__)
 
@@ -28,4 +30,28 @@ def read_jobs() -> dict[str, Any]:
         params.conversation_id,
         params.limit,
         params.after,
+    )
+
+
+@bp.post("/v1/jobs/<job_id>/cancel")
+def cancel(job_id: str) -> dict[str, Any]:
+    body = json_body(UserScoped, optional=True)
+    return cancel_job(acting_user(body.user_id or query(UserQuery).user_id), job_id)
+
+
+@bp.post("/v1/jobs/<job_id>/tool_outputs")
+def tool_outputs(job_id: str) -> dict[str, Any]:
+    body = json_body(ToolOutputsRequest)
+    outputs = [output.model_dump() for output in body.tool_outputs]
+    return submit_tool_outputs(acting_user(body.user_id), job_id, outputs)
+
+
+@bp.get("/v1/jobs/<job_id>/events")
+def stream_events(job_id: str) -> Response:
+    user_id = acting_user(query(UserQuery).user_id)
+    stream = job_events(user_id, job_id, request.headers.get("Last-Event-ID"))
+    return Response(
+        stream_with_context(stream),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

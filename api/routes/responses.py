@@ -1,16 +1,46 @@
-"""Stored upstream responses, by id."""
+"""POST /v1/responses (a general Responses request, queued) and stored responses by id."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, Response, g, request
 
-from api.http import acting_user, query
-from api.schemas import UserQuery
+from api.http import acting_user, json_body, query
+from api.schemas import ResponsesRequest, UserQuery
+from api.submit import accepted, idempotency_key
 from shared.conversations import get_response
+from shared.request_rules import check_files, check_text_format, check_tools
+from shared.submission import JobSubmission, submit_job
 
 bp = Blueprint("responses", __name__)
+
+
+@bp.post("/v1/responses")
+def post_response() -> Response:
+    body = json_body(ResponsesRequest)
+    user_id = acting_user(body.user_id)
+    job_request = body.model_dump(
+        exclude={"conversation_id", "user_id", "on_busy"},
+        exclude_none=True,
+        by_alias=True,
+        mode="json",
+    )
+    check_tools(job_request.get("tools"))
+    check_text_format(job_request.get("text"))
+    check_files(user_id, job_request["input"])
+    job, created = submit_job(
+        JobSubmission(
+            user_id=user_id,
+            kind="response",
+            request=job_request,
+            conversation_id=body.conversation_id,
+            on_busy=body.on_busy,
+            idempotency_key=idempotency_key(request.headers),
+            request_id=g.request_id,
+        )
+    )
+    return accepted(user_id, job, created)
 
 
 @bp.get("/v1/responses/<response_id>")

@@ -10,14 +10,29 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.fake_open_meteo import OpenMeteo, OpenMeteoServer
 from tests.harness import Stack
 
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+MCP_SERVER = "https://mcp.example.com/sse"
+MAX_UPLOAD_BYTES = 2_000_000
+
+
+@pytest.fixture(scope="session")
+def open_meteo() -> Iterator[OpenMeteo]:
+    with OpenMeteoServer() as state:
+        yield state
 
 
 @pytest.fixture(scope="session", params=DATABASES)
-def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
-    running = Stack(database=request.param).start()
+def stack(request: pytest.FixtureRequest, open_meteo: OpenMeteo) -> Iterator[Stack]:
+    settings = {
+        "WEATHER_API_URL": f"{open_meteo.base_url}/v1/forecast",
+        "GEOCODING_API_URL": f"{open_meteo.base_url}/v1/search",
+        "MCP_ALLOWED_URLS": MCP_SERVER,
+        "MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
+    }
+    running = Stack(database=request.param, settings=settings).start()
     try:
         yield running
     finally:

@@ -18,7 +18,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "users",
         sa.Column("id", sa.String(length=40), nullable=False),
@@ -98,6 +97,7 @@ def upgrade() -> None:
         sa.Column("result", sa.JSON(), nullable=True),
         sa.Column("error", sa.JSON(), nullable=True),
         sa.Column("required_action", sa.JSON(), nullable=True),
+        sa.Column("pending_tool_outputs", sa.JSON(), nullable=True),
         sa.Column("idempotency_key", sa.String(length=255), nullable=True),
         sa.Column("request_hash", sa.String(length=64), nullable=True),
         sa.Column("request_id", sa.String(length=64), nullable=True),
@@ -118,28 +118,28 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_jobs_conversation_seq", ["conversation_id", "conversation_seq"], unique=False
         )
-        batch_op.create_index("ix_jobs_created_at", ["created_at"], unique=False)
-        batch_op.create_index(
-            "ix_jobs_dispatch", ["status", "queue_state", "user_id", "id"], unique=False
-        )
+        batch_op.create_index("ix_jobs_dispatch", ["queue_state", "user_id", "id"], unique=False)
+        batch_op.create_index("ix_jobs_finished_at", ["finished_at"], unique=False)
         batch_op.create_index("ix_jobs_lease", ["status", "lease_expires_at"], unique=False)
+        batch_op.create_index("ix_jobs_status_started", ["status", "started_at"], unique=False)
         batch_op.create_index("ix_jobs_user_id", ["user_id", "id"], unique=False)
         batch_op.create_index("ix_jobs_user_status", ["user_id", "status", "id"], unique=False)
 
     op.create_table(
         "responses",
         sa.Column("id", sa.Text(), nullable=False),
-        sa.Column("job_id", sa.String(length=40), nullable=False),
+        sa.Column("job_id", sa.String(length=40), nullable=True),
         sa.Column("user_id", sa.String(length=40), nullable=False),
         sa.Column("conversation_id", sa.String(length=40), nullable=True),
         sa.Column("model", sa.String(length=255), nullable=False),
         sa.Column("status", sa.String(length=24), nullable=False),
         sa.Column("output_text", sa.Text(), nullable=False),
+        sa.Column("input_items", sa.JSON(), nullable=True),
         sa.Column("output", sa.JSON(), nullable=False),
         sa.Column("usage", sa.JSON(), nullable=True),
         sa.Column("created_at", shared.models.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["conversation_id"], ["conversations.id"], ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], ondelete="SET NULL"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -151,7 +151,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("responses", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_responses_job_id"))
         batch_op.drop_index("ix_responses_conversation")
@@ -160,9 +159,10 @@ def downgrade() -> None:
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.drop_index("ix_jobs_user_status")
         batch_op.drop_index("ix_jobs_user_id")
+        batch_op.drop_index("ix_jobs_status_started")
         batch_op.drop_index("ix_jobs_lease")
+        batch_op.drop_index("ix_jobs_finished_at")
         batch_op.drop_index("ix_jobs_dispatch")
-        batch_op.drop_index("ix_jobs_created_at")
         batch_op.drop_index("ix_jobs_conversation_seq")
 
     op.drop_table("jobs")

@@ -1,0 +1,36 @@
+"""Files: multipart upload, read, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+
+from api.http import acting_user, query
+from api.schemas import UserQuery
+from shared import files
+from shared.errors import ApiError
+
+bp = Blueprint("files", __name__)
+
+
+@bp.post("/v1/files")
+def upload_file() -> tuple[dict[str, Any], int]:
+    if not request.mimetype == "multipart/form-data":
+        raise ApiError(415, "unsupported_media_type", "Upload the file as multipart/form-data.")
+    upload = request.files.get("file")
+    if upload is None:
+        raise ApiError(422, "missing_file", "Send the file in a form field named 'file'.", "file")
+    user_id = acting_user(request.form.get("user_id") or query(UserQuery).user_id)
+    body = files.create_file(user_id, upload.filename or "upload", upload.read())
+    return body, 201
+
+
+@bp.get("/v1/files/<file_id>")
+def read_file(file_id: str) -> dict[str, Any]:
+    return files.get_file(acting_user(query(UserQuery).user_id), file_id)
+
+
+@bp.delete("/v1/files/<file_id>")
+def remove_file(file_id: str) -> dict[str, Any]:
+    return files.delete_file(acting_user(query(UserQuery).user_id), file_id)

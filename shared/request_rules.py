@@ -1,0 +1,78 @@
+"""Checks on a request that need more than its shape: tools the gateway allows, files the
+caller owns. They run before anything is stored or queued."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from shared.errors import ApiError
+from shared.files import list_owned_ids
+from shared.settings import get_settings
+from shared.tool_catalog import SERVER_TOOL_NAMES
+
+
+def check_tools(tools: list[Any] | None) -> None:
+    allowed_mcp = {url.rstrip("/") for url in get_settings().MCP_ALLOWED_URLS}
+    for index, tool in enumerate(tools or []):
+        param = f"tools.{index}"
+        if isinstance(tool, str):
+            if tool not in SERVER_TOOL_NAMES:
+                known = ", ".join(sorted(SERVER_TOOL_NAMES))
+                raise ApiError(
+                    422, "unknown_tool", f"No server tool named {tool!r}; known: {known}.", param
+                )
+        elif tool["type"] == "function" and tool["name"] in SERVER_TOOL_NAMES:
+            raise ApiError(
+                422,
+                "tool_name_taken",
+                f"{tool['name']!r} is a server tool; name it as a string or rename yours.",
+                param,
+            )
+        elif tool["type"] == "mcp" and tool["server_url"].rstrip("/") not in allowed_mcp:
+            raise ApiError(
+                422,
+                "mcp_server_not_allowed",
+                "This MCP server URL is not on the gateway's MCP_ALLOWED_URLS list.",
+                f"{param}.server_url",
+            )
+
+
+def referenced_file_ids(input_value: Any) -> list[tuple[str, str]]:
+    """The `file_…` ids an input names, with where (the param path) each one is."""
+    found = []
+    if isinstance(input_value, list):
+        for i, message in enumerate(input_value):
+            content = message.get("content")
+            if isinstance(content, list):
+                for j, part in enumerate(content):
+                    if part.get("file_id"):
+                        found.append((part["file_id"], f"input.{i}.content.{j}.file_id"))
+    return found
+
+
+def check_files(user_id: str, input_value: Any) -> None:
+    wanted = referenced_file_ids(input_value)
+    if not wanted:
+        return
+    owned = list_owned_ids(user_id, [file_id for file_id, _ in wanted])
+    for file_id, param in wanted:
+        if file_id not in owned:
+            raise ApiError(422, "unknown_file", f"No file {file_id!r} of yours.", param)
+
+
+def check_text_format(text: dict[str, Any] | None) -> None:
+    schema_format = (text or {}).get("format") or {}
+    if schema_format.get("type") != "json_schema":
+        return
+    try:
+        Draft202012Validator.check_schema(schema_format["schema"])
+    except SchemaError as exc:
+        raise ApiError(
+            422,
+            "invalid_json_schema",
+            f"text.format.schema is not a JSON Schema: {exc.message}",
+            "text.format.schema",
+        ) from None

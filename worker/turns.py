@@ -1,0 +1,102 @@
+"""What one job asks the upstream: its first request (with the conversation's context, in the
+UPSTREAM_HISTORY mode) and each continuation after tool outputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openai.types.responses import Response as UpstreamResponse
+
+from shared.job_lifecycle import Claim, job_responses, set_conversation_upstream_id
+from shared.local_history import local_history
+from shared.openai_client import get_openai_client
+from shared.settings import get_settings
+from shared.tool_catalog import function_tool
+from worker.capabilities import Capabilities
+from worker.upstream_files import with_upstream_file_ids
+
+PASSED_THROUGH = ("instructions", "text", "reasoning")
+
+
+class Turn:
+    def __init__(self, claim: Claim, caps: Capabilities) -> None:
+        self.claim = claim
+        self.caps = caps
+        tools = claim.request.get("tools") or []
+        self.server_tools = {tool for tool in tools if isinstance(tool, str)}
+        self._tools = [function_tool(t) if isinstance(t, str) else t for t in tools]
+        self._first: dict[str, Any] | None = None
+
+    def is_server_tool(self, name: str) -> bool:
+        return name in self.server_tools
+
+    def history_mode(self) -> str:
+        mode = get_settings().UPSTREAM_HISTORY
+        return self.caps.history_mode() if mode == "auto" else mode
+
+    def first_params(self) -> dict[str, Any]:
+        if self._first is None:
+            self._first = self._with_context(self._base_params())
+        return self._first
+
+    def continuation(self, outputs: list[Any]) -> dict[str, Any]:
+        """The request that hands tool outputs back, chained as the upstream allows."""
+        params = self.first_params()
+        if "conversation" in params:
+            return {**params, "input": outputs}
+        earlier = job_responses(self.claim.job_id)
+        if self.caps.previous_response and earlier:
+            return {**params, "input": outputs, "previous_response_id": earlier[-1].id}
+        items = list(params["input"])
+        for row in earlier:
+            items += (row.input_items or []) + row.output
+        return {**params, "input": items + outputs}
+
+    def _base_params(self) -> dict[str, Any]:
+        request = self.claim.request
+        params: dict[str, Any] = {
+            "model": request.get("model") or get_settings().OPENAI_MODEL,
+            "metadata": {**(request.get("metadata") or {}), "job_id": self.claim.job_id},
+            "store": True,
+        }
+        if self.claim.kind == "chat":
+            params["input"] = [{"role": "user", "content": request["message"]}]
+        else:
+            given = request["input"]
+            params["input"] = given if isinstance(given, str) else with_upstream_file_ids(given)
+        if self._tools:
+            params["tools"] = self._tools
+        for name in PASSED_THROUGH:
+            if request.get(name) is not None:
+                params[name] = request[name]
+        return params
+
+    def _with_context(self, params: dict[str, Any]) -> dict[str, Any]:
+        claim = self.claim
+        if claim.conversation_id is None:
+            return params
+        mode = self.history_mode()
+        if mode == "conversations":
+            upstream_id = claim.conversation_upstream_id
+            if upstream_id is None:
+                created = get_openai_client().conversations.create(
+                    metadata={"gateway_conversation_id": claim.conversation_id}
+                )
+                upstream_id = set_conversation_upstream_id(claim.conversation_id, created.id)
+            return {**params, "conversation": upstream_id}
+        if mode == "previous_response":
+            if claim.conversation_last_response_id:
+                return {**params, "previous_response_id": claim.conversation_last_response_id}
+            return params
+        earlier = local_history(
+            claim.conversation_id,
+            claim.conversation_seq or 0,
+            get_settings().UPSTREAM_HISTORY_MAX_ITEMS,
+        )
+        given = params["input"]
+        current = [{"role": "user", "content": given}] if isinstance(given, str) else given
+        return {**params, "input": earlier + current}
+
+
+def retrieve(response_id: str) -> UpstreamResponse:
+    return get_openai_client().responses.retrieve(response_id)

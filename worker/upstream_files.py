@@ -1,0 +1,38 @@
+"""Our uploaded files reach the upstream Files API the first time a job uses them, once."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from shared.files import file_for_upload, set_upstream_id
+from shared.openai_client import get_openai_client
+
+
+def with_upstream_file_ids(input_value: Any) -> Any:
+    """The input with every `file_…` id of ours replaced by its upstream file id."""
+    if not isinstance(input_value, list):
+        return input_value
+    resolved = copy.deepcopy(input_value)
+    for message in resolved:
+        content = message.get("content")
+        if not isinstance(content, list):
+            continue
+        for part in content:
+            file_id = part.get("file_id")
+            if file_id and file_id.startswith("file_"):
+                part["file_id"] = upstream_file_id(file_id)
+                if part["type"] == "input_file" and not part.get("filename"):
+                    part.pop("filename", None)
+    return resolved
+
+
+def upstream_file_id(file_id: str) -> str:
+    file, content = file_for_upload(file_id)
+    if file.upstream_id:
+        return file.upstream_id
+    purpose = "vision" if file.media_type.startswith("image/") else "user_data"
+    uploaded = get_openai_client().files.create(
+        file=(file.filename, content, file.media_type), purpose=purpose
+    )
+    return set_upstream_id(file_id, uploaded.id)
