@@ -187,6 +187,7 @@ def test_cancel_a_queued_job_at_once_and_a_running_one_within_a_second(
         upstream.put("/_offline/config", json={"latency_ms": 0})
     response_id = done["result"]["response_id"]
     assert response_id
+    assert done["result"]["usage"]["input_tokens"] > 0  # what the cancelled response cost
     upstream_response = upstream.get(
         f"/v1/responses/{response_id}", headers={"Authorization": "Bearer x"}
     ).json()
