@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from api.errors import validation_error
 from shared.auth import Caller, acting_user_id
 from shared.errors import ApiError
+from shared.rate_limit import check_rate_limit
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -67,3 +68,10 @@ def caller() -> Caller:
 
 def acting_user(requested: str | None) -> str:
     return acting_user_id(caller(), requested)
+
+
+def submitting_user(requested: str | None) -> str:
+    """The acting user of a submit, counted against their rate limit."""
+    user_id = acting_user(requested)
+    check_rate_limit(user_id)
+    return user_id

@@ -21,6 +21,7 @@ from shared import job_states, task_names
 from shared.celery_app import celery_app
 from shared.clock import utcnow
 from shared.db import write_session
+from shared.errors import ApiError
 from shared.models import Job, User
 from shared.redis_client import get_redis
 from shared.settings import get_settings
@@ -47,8 +48,9 @@ def dispatch_soon() -> None:
             # A request that came while we held the lock left the flag; serve it.
             if not redis.exists(PENDING_KEY):
                 break
-    except RedisError as exc:
-        log.warning("dispatch deferred to the reconciler: redis unavailable (%s)", exc)
+    except (RedisError, ApiError) as exc:
+        # Never fail the caller: the job is stored, and the reconciler dispatches it later.
+        log.warning("dispatch deferred to the reconciler: %s", exc)
 
 
 def dispatch_now() -> int:

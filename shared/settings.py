@@ -35,7 +35,7 @@ class Settings(BaseModel):
     MAX_TOOL_ROUNDS: int = Field(default=8, ge=1, le=64)
     MAX_UPLOAD_BYTES: int = Field(default=20 * 1024 * 1024, gt=0)
     MAX_REQUEST_BYTES: int = Field(default=10 * 1024 * 1024, gt=0)
-    RATE_LIMIT: str = "600/minute"
+    RATE_LIMIT: str = Field(default="600/minute", pattern=r"^\d+/(second|minute|hour)$")
     USER_MAX_INFLIGHT: int = Field(default=64, ge=1)
     BROKER_MAX_PENDING: int = Field(default=256, ge=1)
     RESEND_AFTER_SECONDS: float = Field(default=30.0, gt=0)
@@ -68,6 +68,12 @@ class Settings(BaseModel):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @property
+    def rate_limit(self) -> tuple[int, int]:
+        """RATE_LIMIT as (requests, window in seconds)."""
+        count, unit = self.RATE_LIMIT.split("/")
+        return int(count), {"second": 1, "minute": 60, "hour": 3600}[unit]
 
     @property
     def conversation_ttl_seconds(self) -> float:

@@ -21,6 +21,8 @@ import httpx
 import psycopg
 from sqlalchemy.engine import make_url
 
+from tests.tcp_proxy import TcpProxy
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 
@@ -112,6 +114,7 @@ class Stack:
 
     database: str = "sqlite"
     settings: dict[str, str] = field(default_factory=dict)
+    proxy_database: bool = False  # PostgreSQL behind a TcpProxy the test can cut
     worker_concurrency: int = 8
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="gw-stack-")))
     token: str = field(default_factory=lambda: "svc_" + secrets.token_urlsafe(16))
@@ -127,6 +130,12 @@ class Stack:
     def _make_database(self) -> str:
         if self.database == "postgresql":
             url, self._drop_database = fresh_postgres_database(os.environ["TEST_DATABASE_URL"])
+            if self.proxy_database:
+                parsed = make_url(url)
+                self.database_proxy = TcpProxy(parsed.host or "127.0.0.1", parsed.port or 5432)
+                url = parsed.set(host="127.0.0.1", port=self.database_proxy.port).render_as_string(
+                    hide_password=False
+                )
             return url
         return f"sqlite:///{self.workdir / 'app.db'}"
 
@@ -225,6 +234,12 @@ class Stack:
             self.env(),
         )
         wait_until(lambda: self._redis_answers(), what="redis-server")
+
+    def restart_redis(self, down_seconds: float = 0.0) -> None:
+        """Kill redis-server (it keeps nothing) and start an empty one on the same port."""
+        self.processes["redis"].kill()
+        time.sleep(down_seconds)
+        self.start_redis()
 
     def _redis_answers(self) -> bool:
         with socket.create_connection(("127.0.0.1", self.redis_port), timeout=0.5) as sock:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from openai.types.responses import Response as UpstreamResponse
 
 from shared import events, job_states
+from shared.errors import ApiError
 from shared.job_lifecycle import (
     Claim,
     Outcome,
@@ -22,6 +24,7 @@ from worker import turns
 from worker.cancellation import Cancelled, CancelToken, cancel_registry
 from worker.capabilities import capabilities
 from worker.leases import lease_keeper
+from worker.persist import persist
 from worker.structured import parsed_output
 from worker.tools import run_server_tool
 from worker.upstream import DeltaRelay, UpstreamFailure, classify, run_response
@@ -47,9 +50,14 @@ def run_job(job_id: str) -> None:
     ):
         try:
             outcome = execute(claim, cancel)
+        except ApiError as exc:
+            # The database is away: this attempt can't record anything. Its lease runs out and
+            # the reconciler gives the job to a worker again once the database is back.
+            log.warning("job %s attempt %s abandoned: %s", job_id, claim.attempt, exc.message)
+            return
         except Exception as exc:
             outcome = _failure(claim, cancel, exc)
-        if not finish_job(claim, outcome):
+        if not persist(partial(finish_job, claim, outcome)):
             log.warning("job %s attempt %s lost its lease; result discarded", job_id, claim.attempt)
 
 
@@ -91,7 +99,7 @@ def execute(claim: Claim, cancel: CancelToken) -> Outcome:
         sent = None
     rounds = 0
     while True:
-        if not store_response(claim, response_row(claim, final, sent)):
+        if not persist(partial(store_response, claim, response_row(claim, final, sent))):
             raise UpstreamFailure("lease_lost", "Another attempt took over this job.")
         calls = [item for item in final.output if item.type == "function_call"]
         if final.status != "completed" or not calls:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 import openai
@@ -12,6 +13,7 @@ from shared import events
 from shared.job_lifecycle import Claim, record_upstream_response_id
 from shared.openai_client import get_openai_client
 from worker.cancellation import CancelToken
+from worker.persist import persist
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +142,7 @@ def _follow(
                 relay.created_id = event.response.id
                 if record:  # a background response: resumable, and cancellable upstream
                     cancel.watch(stream, event.response.id)
-                    record_upstream_response_id(claim, event.response.id)
+                    persist(partial(record_upstream_response_id, claim, event.response.id))
             elif kind in END_EVENTS:
                 return event.response  # type: ignore[no-any-return]
             elif kind == "error":

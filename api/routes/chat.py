@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g, request
 
-from api.http import acting_user, json_body
+from api.http import json_body, submitting_user
 from api.schemas import ChatRequest
 from api.submit import accepted, idempotency_key
 from shared.request_rules import check_tools
@@ -16,7 +16,7 @@ bp = Blueprint("chat", __name__)
 @bp.post("/v1/chat")
 def post_chat() -> Response:
     body = json_body(ChatRequest)
-    user_id = acting_user(body.user_id)
+    user_id = submitting_user(body.user_id)
     job_request = body.model_dump(
         include={"message", "model", "instructions", "tools", "metadata"},
         exclude_none=True,

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from api.http import acting_user, query
+from api.http import acting_user, query, submitting_user
 from api.schemas import UserQuery
 from shared import files
 from shared.errors import ApiError
@@ -21,7 +21,7 @@ def upload_file() -> tuple[dict[str, Any], int]:
     upload = request.files.get("file")
     if upload is None:
         raise ApiError(422, "missing_file", "Send the file in a form field named 'file'.", "file")
-    user_id = acting_user(request.form.get("user_id") or query(UserQuery).user_id)
+    user_id = submitting_user(request.form.get("user_id") or query(UserQuery).user_id)
     body = files.create_file(user_id, upload.filename or "upload", upload.read())
     return body, 201
 

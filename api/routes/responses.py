@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request
 
-from api.http import acting_user, json_body, query
+from api.http import acting_user, json_body, query, submitting_user
 from api.schemas import ResponsesRequest, UserQuery
 from api.submit import accepted, idempotency_key
 from shared.conversations import get_response
@@ -19,7 +19,7 @@ bp = Blueprint("responses", __name__)
 @bp.post("/v1/responses")
 def post_response() -> Response:
     body = json_body(ResponsesRequest)
-    user_id = acting_user(body.user_id)
+    user_id = submitting_user(body.user_id)
     job_request = body.model_dump(
         exclude={"conversation_id", "user_id", "on_busy"},
         exclude_none=True,

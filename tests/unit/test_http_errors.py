@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 
 from shared.auth import revoke_token
+from shared.settings import get_settings
 
 
 def error_of(response: object) -> dict[str, object]:
@@ -112,3 +114,16 @@ def test_user_token_cannot_act_for_another_user(client: FlaskClient, token: str)
         "/v1/chat", json={"message": "hi", "user_id": "bob"}, headers=auth(token)
     )
     assert response.status_code == 404
+
+
+def test_submits_past_the_rate_limit_answer_429_with_retry_after(
+    client: FlaskClient, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RATE_LIMIT", "3/minute")
+    get_settings.cache_clear()
+    answers = [
+        client.post("/v1/chat", json={"message": f"m{n}"}, headers=auth(token)) for n in range(4)
+    ]
+    assert [a.status_code for a in answers] == [202, 202, 202, 429]
+    assert error_of(answers[-1])["code"] == "rate_limited"
+    assert 1 <= int(answers[-1].headers["Retry-After"]) <= 61

@@ -1,0 +1,34 @@
+"""Writes a running job can't afford to lose: ride out a short database outage by retrying."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from shared.errors import ApiError
+from shared.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+RETRY_INTERVAL = 0.5
+
+
+def persist(write: Callable[[], T]) -> T:
+    """Run `write`, retrying while the database is unavailable, for up to a job lease.
+
+    Giving up sooner would throw away work the upstream already did (a generation paid for);
+    retrying longer is pointless, since by then the reconciler may have given the job to
+    another worker, whose attempt number fences this one's writes out anyway.
+    """
+    deadline = time.monotonic() + get_settings().JOB_LEASE_SECONDS
+    while True:
+        try:
+            return write()
+        except ApiError as exc:
+            if exc.code != "database_unavailable" or time.monotonic() > deadline:
+                raise
+            log.warning("database unavailable; retrying a job write in %.1f s", RETRY_INTERVAL)
+            time.sleep(RETRY_INTERVAL)
