@@ -55,4 +55,4 @@ USER app
 
 EXPOSE 8000 8089
 
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "2", "--threads", "32", "api:create_app()"]
+CMD ["gunicorn", "-c", "python:api.gunicorn_config", "--bind", "0.0.0.0:8000", "api:create_app()"]

@@ -34,6 +34,11 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy shared
 
+# The fault scenarios at full size (minutes), one table; FAULTS_DATABASE=postgresql with
+# TEST_DATABASE_URL set runs them on PostgreSQL.
+faults: install
+	$(VENV)/bin/python -m tests.faults --database $(or $(FAULTS_DATABASE),sqlite)
+
 unit: install
 	$(VENV)/bin/pytest -q tests/unit
 

@@ -49,7 +49,8 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
             "result": {
                 "type": ["object", "null"],
                 "properties": {
-                    "response_id": {"type": "string"},
+                    # null while the job runs: output_text is then the text so far
+                    "response_id": NULLABLE_STR,
                     "output_text": {"type": "string"},
                     "output": {"type": "array"},
                     "usage": {"type": ["object", "null"]},
@@ -105,6 +106,17 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
         },
     },
     "Health": {"type": "object", "properties": {"status": {"type": "string"}}},
+    "JobEvent": {
+        "type": "object",
+        "required": ["event", "data"],
+        "properties": {
+            "id": {"type": "string", "pattern": "^[0-9]+-[0-9]+$"},
+            "event": {
+                "enum": ["status", "output_text.delta", "tool_call", "tool_output"],
+            },
+            "data": {"type": "string", "contentMediaType": "application/json"},
+        },
+    },
     "File": {
         "type": "object",
         "required": ["id", "object", "filename", "media_type", "bytes", "sha256", "created_at"],
@@ -213,9 +225,12 @@ def _operation(
     secured: bool = True,
 ) -> dict[str, Any]:
     status, description, schema = ok
+    answers = {status: _answer(description, schema)}
+    if headers is SUBMIT_HEADERS:
+        answers["200"] = _answer("the finished job, when Prefer: wait=N saw it end", "Job")
     operation: dict[str, Any] = {
         "summary": summary,
-        "responses": {status: _answer(description, schema), **(ERRORS if secured else {})},
+        "responses": {**answers, **(ERRORS if secured else {})},
     }
     parameters = ([_path(path)] if path else []) + (_query_params(params) if params else [])
     parameters += headers or []
@@ -301,7 +316,9 @@ def build_document() -> dict[str, Any]:
                 "responses": {
                     "200": {
                         "description": "text/event-stream; ends after the terminal status event",
-                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                        "content": {
+                            "text/event-stream": {"schema": {"$ref": REF.format(model="JobEvent")}}
+                        },
                     },
                     **ERRORS,
                 },

@@ -49,6 +49,8 @@ class Settings(BaseModel):
     LOG_FORMAT: Literal["json", "text"] = "json"
     BOOTSTRAP_TOKEN: str = Field(default="", repr=False)
     API_PORT: int = Field(default=8000, ge=1, le=65535)
+    API_WORKERS: int = Field(default=2, ge=1)
+    API_THREADS: int = Field(default=32, ge=1)
     WORKER_CONCURRENCY: int = Field(default=64, ge=1)
     OFFLINE_OPENAI_PORT: int = Field(default=8089, ge=1, le=65535)
     OFFLINE_OPENAI_LATENCY_MS: int = Field(default=0, ge=0)

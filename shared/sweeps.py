@@ -11,10 +11,9 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
-from shared import events, job_states
+from shared import dispatch, events, job_states
 from shared.clock import utcnow
 from shared.db import affected, write_session
-from shared.dispatch import dispatch_soon, send_job
 from shared.job_lifecycle import release_next_in_conversation
 from shared.models import Conversation, Job
 from shared.settings import get_settings
@@ -81,9 +80,9 @@ def reconcile_jobs() -> ReconcileReport:
             )
         )
     for job_id in lost:
-        send_job(job_id)
+        dispatch.send_job(job_id)
     report.resent = len(lost)
-    dispatch_soon()
+    dispatch.dispatch_soon()
     if report.requeued or report.resent or report.failed:
         log.info("reconciled jobs: %s", report)
     return report

@@ -196,12 +196,10 @@ class Stack:
             "api",
             [
                 str(VENV_BIN / "gunicorn"),
+                "-c",
+                "python:api.gunicorn_config",
                 "--bind",
                 f"127.0.0.1:{self.api_port}",
-                "--worker-class",
-                "gthread",
-                "--workers",
-                "2",
                 "--threads",
                 "16",
                 "api:create_app()",
@@ -322,5 +320,8 @@ class Stack:
         )
         return done.stdout.strip()
 
-    def logs(self) -> str:
-        return "\n".join(f"==> {name}\n{p.log()[-5000:]}" for name, p in self.processes.items())
+    def logs(self, limit: int | None = 5000) -> str:
+        """Every process's log (the last `limit` characters of each)."""
+        return "\n".join(
+            f"==> {name}\n{p.log()[-limit if limit else 0 :]}" for name, p in self.processes.items()
+        )

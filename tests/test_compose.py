@@ -146,6 +146,8 @@ def module_references(args: list[str]) -> Iterator[tuple[str, str | None, bool]]
     elif re.fullmatch(r"python(3(\.\d+)?)?", program) and (main := option(args, "-m")):
         yield main, None, True
     elif program == "gunicorn":
+        if (config := option(args, "-c", "--config")) and config.startswith("python:"):
+            yield config.removeprefix("python:"), None, False
         for arg in args[1:]:
             if match := re.fullmatch(r"([A-Za-z_][\w.]*):([A-Za-z_]\w*)(\(.*\))?", arg):
                 yield match[1], match[2], False

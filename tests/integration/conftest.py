@@ -31,6 +31,7 @@ def stack(request: pytest.FixtureRequest, open_meteo: OpenMeteo) -> Iterator[Sta
         "GEOCODING_API_URL": f"{open_meteo.base_url}/v1/search",
         "MCP_ALLOWED_URLS": MCP_SERVER,
         "MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
+        "RATE_LIMIT": "100000/minute",
     }
     running = Stack(database=request.param, settings=settings).start()
     try:

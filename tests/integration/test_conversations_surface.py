@@ -129,8 +129,17 @@ def test_users_never_see_each_others_data(stack: Stack, api: httpx.Client) -> No
     done = wait_for_job(api, job["id"], owner)
     conversation_id = job["conversation_id"]
     response_id = done["result"]["response_id"]
+    file_id = api.post(
+        "/v1/files", data={"user_id": owner}, files={"file": ("a.txt", b"secret notes")}
+    ).json()["id"]
+    outputs = {"tool_outputs": [{"call_id": "call_1", "output": "x"}]}
     for method, path, kwargs in [
         ("GET", f"/v1/jobs/{job['id']}", {}),
+        ("GET", f"/v1/jobs/{job['id']}/events", {}),
+        ("POST", f"/v1/jobs/{job['id']}/cancel", {"json": {}}),
+        ("POST", f"/v1/jobs/{job['id']}/tool_outputs", {"json": outputs}),
+        ("GET", f"/v1/files/{file_id}", {}),
+        ("DELETE", f"/v1/files/{file_id}", {}),
         ("GET", f"/v1/conversations/{conversation_id}", {}),
         ("PATCH", f"/v1/conversations/{conversation_id}", {"json": {"metadata": {}}}),
         ("POST", f"/v1/conversations/{conversation_id}/close", {"json": {}}),

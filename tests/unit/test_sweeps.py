@@ -1,0 +1,119 @@
+"""Beat's job sweeps: reconcile lost jobs, time out stuck ones, purge old data, idempotently."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from shared import job_states
+from shared.clock import utcnow
+from shared.db import read_session, write_session
+from shared.job_lifecycle import Outcome, claim_job, finish_job
+from shared.models import Conversation, Job, Response
+from shared.settings import get_settings
+from shared.submission import JobSubmission, submit_job
+from shared.sweeps import purge_old_data, reconcile_jobs
+
+
+def submit(user: str = "u", conversation_id: str | None = None) -> Job:
+    return submit_job(
+        JobSubmission(
+            user_id=user,
+            kind="chat",
+            request={"message": "hi"},
+            conversation_id=conversation_id,
+            new_conversation=conversation_id is None,
+        )
+    )[0]
+
+
+def set_job(job_id: str, **values: object) -> None:
+    with write_session() as session:
+        session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+def get(job_id: str) -> Job:
+    with read_session() as session:
+        return session.get_one(Job, job_id)
+
+
+def test_a_job_whose_worker_stopped_renewing_is_dispatched_again(sent: list[str]) -> None:
+    job = submit()
+    assert claim_job(job.id)
+    set_job(job.id, lease_expires_at=utcnow() - timedelta(seconds=1))
+    sent.clear()
+    assert reconcile_jobs().requeued == 1
+    assert sent == [job.id]
+    assert reconcile_jobs().requeued == 0  # a second run changes nothing
+
+
+def test_a_message_sent_long_ago_and_never_started_is_sent_again_once(sent: list[str]) -> None:
+    job = submit()
+    set_job(job.id, dispatched_at=utcnow() - timedelta(minutes=5))
+    sent.clear()
+    assert reconcile_jobs().resent == 1
+    assert reconcile_jobs().resent == 0
+    assert sent == [job.id]
+
+
+def test_a_job_that_lost_too_many_workers_fails(sent: list[str]) -> None:
+    job = submit()
+    later = submit(conversation_id=job.conversation_id)
+    assert claim_job(job.id)
+    set_job(
+        job.id,
+        attempts=get_settings().MAX_JOB_ATTEMPTS,
+        lease_expires_at=utcnow() - timedelta(seconds=1),
+    )
+    assert reconcile_jobs().failed == 1
+    failed = get(job.id)
+    assert failed.status == "failed" and failed.error["code"] == "worker_lost"
+    assert get(later.id).queue_state in (job_states.READY, job_states.SENT)
+
+
+def test_a_job_running_past_the_timeout_fails(sent: list[str]) -> None:
+    job = submit()
+    assert claim_job(job.id)
+    set_job(job.id, started_at=utcnow() - timedelta(hours=2))
+    assert reconcile_jobs().failed == 1
+    assert get(job.id).error["code"] == "job_timeout"
+
+
+def test_purge_removes_old_finished_jobs_and_ended_conversations(
+    sent: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old, recent, running = submit(), submit(), submit()
+    for job in (old, recent):
+        claim = claim_job(job.id)
+        assert claim
+        finish_job(claim, Outcome(status=job_states.COMPLETED, result={}))
+    long_ago = utcnow() - timedelta(days=get_settings().RETENTION_DAYS + 1)
+    set_job(old.id, finished_at=long_ago)
+    with write_session() as session:
+        session.add(
+            Response(
+                id="resp_old",
+                job_id=old.id,
+                user_id="u",
+                conversation_id=old.conversation_id,
+                model="m",
+                status="completed",
+                output=[],
+            )
+        )
+        session.execute(
+            update(Conversation)
+            .where(Conversation.id == recent.conversation_id)
+            .values(status="expired", last_active_at=long_ago)
+        )
+    assert purge_old_data() == {"jobs": 1, "conversations": 1}
+    assert purge_old_data() == {"jobs": 0, "conversations": 0}
+    with read_session() as session:
+        remaining = set(session.scalars(select(Job.id)))
+        kept = session.get_one(Response, "resp_old")
+        conversations = session.scalar(select(func.count()).select_from(Conversation))
+    assert remaining == {running.id}  # the expired conversation took its job with it
+    assert kept.job_id is None  # history outlives the purged job
+    assert conversations == 2
