@@ -42,6 +42,8 @@ class OfflineConfig:
     capabilities: Mapping[str, bool] = dataclasses.field(default_factory=_default_capabilities)
     api_key: str | None = None
     retry_after_ms: int = 1000
+    # Response ids this long (LiteLLM's run to several hundred characters); 0: OpenAI's shape.
+    response_id_length: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> OfflineConfig:
@@ -80,7 +82,7 @@ class OfflineConfig:
             raise ConfigError("config", "expected a JSON object")
         changes: dict[str, Any] = {}
         for key, value in patch.items():
-            if key in ("latency_ms", "retry_after_ms"):
+            if key in ("latency_ms", "retry_after_ms", "response_id_length"):
                 changes[key] = _check_int(key, value)
             elif key == "hang":
                 if not isinstance(value, bool):
@@ -109,6 +111,7 @@ class OfflineConfig:
             "capabilities": dict(self.capabilities),
             "api_key": self.api_key,
             "retry_after_ms": self.retry_after_ms,
+            "response_id_length": self.response_id_length,
         }
 
 

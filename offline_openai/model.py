@@ -98,7 +98,8 @@ def _with_message(
 ) -> ModelAnswer:
     text = _format_text(reply, request.text_format)
     status, reason = "completed", None
-    limit = request.max_output_tokens
+    # Model names starting "short" stop after three words, as a model at max_output_tokens would.
+    limit = 3 if request.model.startswith("short") else request.max_output_tokens
     if limit is not None and count_words(text) > limit:
         text = " ".join(text.split()[:limit])
         status, reason = "incomplete", "max_output_tokens"

@@ -6,7 +6,7 @@ from offline_openai.config import OfflineConfig
 from offline_openai.create_params import CreateParams
 from offline_openai.errors import ApiError, invalid, not_found
 from offline_openai.generation import Generation
-from offline_openai.ids import hex_id
+from offline_openai.ids import response_id
 from offline_openai.items import Item, normalize_input
 from offline_openai.model import ModelRequest, answer
 from offline_openai.records import ResponseRecord
@@ -47,7 +47,7 @@ def create_response(
         )
     )
     record = ResponseRecord(
-        id=hex_id("resp"),
+        id=response_id(config.response_id_length),
         model=params.model,
         created_at=now(),
         changed=store.new_condition(),

@@ -3,7 +3,9 @@ thread running it closes its upstream stream and cancels the upstream response."
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,11 +61,17 @@ class CancelToken:
     def _close(self) -> None:
         with self._lock:
             stream = self._stream
-        if stream is not None:
-            try:
-                stream.close()
-            except Exception:
-                log.debug("closing the stream of a cancelled job failed", exc_info=True)
+        if stream is None:
+            return
+        # The thread reading the stream is blocked in recv(); only shutting the socket down
+        # wakes it (closing the response from here would wait for the next event).
+        with contextlib.suppress(Exception):
+            network = stream.response.extensions["network_stream"]
+            network.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
+        try:
+            stream.close()
+        except Exception:
+            log.debug("closing the stream of a cancelled job failed", exc_info=True)
 
 
 class CancelRegistry:
