@@ -6,6 +6,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from shared import user_admin
 from shared.auth import create_token, revoke_token
 
 tokens = AppGroup("tokens", help="Create and revoke API tokens.")
@@ -29,5 +30,33 @@ def revoke(token: str) -> None:
     click.echo("revoked")
 
 
+users = AppGroup("users", help="List users and set their scheduling limits.")
+
+
+@users.command("list")
+def list_users() -> None:
+    """Print every user: id, name, in-flight limit, weight."""
+    for user in user_admin.list_users():
+        limit = user.max_inflight if user.max_inflight is not None else "default"
+        click.echo(f"{user.id}\t{user.name}\tmax_inflight={limit}\tweight={user.weight}")
+
+
+@users.command("set")
+@click.argument("user_id")
+@click.option("--max-inflight", type=click.IntRange(min=1), help="Jobs running or sent at once.")
+@click.option("--default-max-inflight", is_flag=True, help="Back to USER_MAX_INFLIGHT.")
+@click.option("--weight", type=click.IntRange(min=1, max=100), help="Turns per scheduling lap.")
+def set_user(
+    user_id: str, max_inflight: int | None, default_max_inflight: bool, weight: int | None
+) -> None:
+    """Set USER_ID's in-flight limit and scheduling weight (the user is made if missing)."""
+    user = user_admin.set_limits(
+        user_id, max_inflight=max_inflight, reset_max_inflight=default_max_inflight, weight=weight
+    )
+    limit = user.max_inflight if user.max_inflight is not None else "default"
+    click.echo(f"{user.id}\tmax_inflight={limit}\tweight={user.weight}")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(tokens)
+    app.cli.add_command(users)

@@ -63,7 +63,10 @@ def dispatch_now() -> int:
         free = settings.BROKER_MAX_PENDING - (pending or 0)
         if free <= 0:
             return 0
-        picked = _pick_round_robin(session, free)
+        if settings.SCHEDULING == "fifo":
+            picked = _pick_oldest(session, free)
+        else:
+            picked = _pick_round_robin(session, free)
         if not picked:
             return 0
         sent_ids = list(
@@ -85,6 +88,15 @@ def send_job(job_id: str) -> None:
         celery_app.send_task(task_names.RUN_JOB, args=[job_id], queue=task_names.JOBS_QUEUE)
     except Exception as exc:  # kombu raises many kinds; the reconciler will send it again
         log.warning("could not send job %s to the broker: %s", job_id, exc)
+
+
+def _pick_oldest(session: Session, free: int) -> list[str]:
+    """Plain arrival order, no per-user limit: what a bare Celery queue would do."""
+    return list(
+        session.scalars(
+            select(Job.id).where(Job.queue_state == job_states.READY).order_by(Job.id).limit(free)
+        )
+    )
 
 
 @dataclass

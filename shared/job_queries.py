@@ -6,7 +6,8 @@ import time
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from shared import events, job_states
 from shared.db import read_session
@@ -30,7 +31,9 @@ def get_job(user_id: str, job_id: str, wait_seconds: float = 0) -> dict[str, Any
     job = load_job(user_id, job_id)
     if wait_seconds > 0 and job.status not in job_states.TERMINAL:
         job = _wait_until_settled(user_id, job, wait_seconds)
-    body = job_body(job)
+    with read_session() as session:
+        positions = queue_positions(session, user_id, [job], contiguous=False)
+    body = job_body(job, positions.get(job.id))
     if job.status == job_states.IN_PROGRESS and body["result"] is None:
         # The text generated so far, so a poll shows progress.
         body["result"] = {
@@ -97,4 +100,34 @@ def list_jobs(
         query = query.where(Job.conversation_id == conversation_id)
     with read_session() as session:
         jobs, has_more = page(session, query, Job.id, limit, after, newest_first=True)
-    return list_body([job_body(job) for job in jobs], has_more)
+        contiguous = status == job_states.QUEUED and conversation_id is None
+        positions = queue_positions(session, user_id, jobs, contiguous)
+    return list_body([job_body(job, positions.get(job.id)) for job in jobs], has_more)
+
+
+def queue_positions(
+    session: Session, user_id: str, jobs: list[Job], contiguous: bool
+) -> dict[str, int]:
+    """Where each queued job stands among its user's queued jobs (1: the next to go).
+
+    One count for the oldest queued job of the page; when the page holds every queued job
+    between its ends (a `status=queued` listing), the rest follow by counting along.
+    """
+    queued = sorted(job.id for job in jobs if job.status == job_states.QUEUED)
+    if not queued:
+        return {}
+
+    def ahead_of(job_id: str) -> int:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(Job)
+                .where(Job.user_id == user_id, Job.status == job_states.QUEUED, Job.id < job_id)
+            )
+            or 0
+        )
+
+    if contiguous:
+        first = ahead_of(queued[0]) + 1
+        return {job_id: first + index for index, job_id in enumerate(queued)}
+    return {job_id: ahead_of(job_id) + 1 for job_id in queued}

@@ -37,6 +37,8 @@ class Settings(BaseModel):
     MAX_REQUEST_BYTES: int = Field(default=10 * 1024 * 1024, gt=0)
     RATE_LIMIT: str = Field(default="600/minute", pattern=r"^\d+/(second|minute|hour)$")
     USER_MAX_INFLIGHT: int = Field(default=64, ge=1)
+    # fair: users take turns (by weight) under per-user in-flight limits; fifo: arrival order.
+    SCHEDULING: Literal["fair", "fifo"] = "fair"
     BROKER_MAX_PENDING: int = Field(default=256, ge=1)
     RESEND_AFTER_SECONDS: float = Field(default=30.0, gt=0)
     MAX_JOB_ATTEMPTS: int = Field(default=5, ge=1)

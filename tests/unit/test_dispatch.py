@@ -135,3 +135,44 @@ def test_a_stale_attempt_cannot_finish_the_job(sent: list[str]) -> None:
     with read_session() as session:
         stored = session.get_one(Job, job.id)
     assert stored.status == "completed" and stored.attempts == 2
+
+
+def test_queued_jobs_show_their_place_among_their_users_queue(
+    sent: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.job_queries import get_job, list_jobs
+
+    monkeypatch.setenv("BROKER_MAX_PENDING", "1")
+    get_settings.cache_clear()
+    jobs = [submit("waiting") for _ in range(5)]
+    other = submit("someone-else")
+    assert [get_job("waiting", job.id).get("queue_position") for job in jobs] == [1, 2, 3, 4, 5]
+    assert get_job("someone-else", other.id)["queue_position"] == 1
+    listed = list_jobs("waiting", "queued", None, 3, None)["data"]
+    assert [(j["id"], j["queue_position"]) for j in listed] == [
+        (jobs[4].id, 5),
+        (jobs[3].id, 4),
+        (jobs[2].id, 3),
+    ]
+    claim = claim_job(jobs[0].id)
+    assert claim is not None
+    assert "queue_position" not in get_job("waiting", jobs[0].id)
+    assert get_job("waiting", jobs[1].id)["queue_position"] == 1
+
+
+def test_fifo_scheduling_sends_in_arrival_order_whoever_submitted(
+    sent: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BROKER_MAX_PENDING", "2")
+    monkeypatch.setenv("SCHEDULING", "fifo")
+    get_settings.cache_clear()
+    heavy = [submit("heavy") for _ in range(6)]
+    light = submit("light")
+    with write_session() as session:
+        session.execute(
+            update(Job).where(Job.id.in_(sent)).values(status="completed", queue_state=None)
+        )
+    sent.clear()
+    dispatch_now()
+    assert sent == [heavy[2].id, heavy[3].id]
+    assert light.id not in sent

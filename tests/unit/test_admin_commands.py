@@ -1,0 +1,36 @@
+"""The flask CLI's admin commands, run through Flask's CLI runner against the test database."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from shared.auth import authenticate
+from shared.db import read_session
+from shared.models import User
+
+
+def test_tokens_create_and_revoke(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    made = runner.invoke(args=["tokens", "create", "carol", "--service"])
+    assert made.exit_code == 0
+    token = made.output.strip()
+    assert authenticate(token).is_service
+    revoked = runner.invoke(args=["tokens", "revoke", token])
+    assert revoked.exit_code == 0 and "revoked" in revoked.output
+    again = runner.invoke(args=["tokens", "revoke", token])
+    assert again.exit_code != 0
+
+
+def test_users_set_limits_and_list(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    done = runner.invoke(args=["users", "set", "team-a", "--max-inflight", "3", "--weight", "2"])
+    assert done.exit_code == 0, done.output
+    with read_session() as session:
+        user = session.get_one(User, "team-a")
+    assert (user.max_inflight, user.weight) == (3, 2)
+    listed = runner.invoke(args=["users", "list"])
+    assert "team-a\tteam-a\tmax_inflight=3\tweight=2" in listed.output
+    reset = runner.invoke(args=["users", "set", "team-a", "--default-max-inflight"])
+    assert "max_inflight=default" in reset.output
+    refused = runner.invoke(args=["users", "set", "team-a", "--weight", "0"])
+    assert refused.exit_code != 0
