@@ -92,11 +92,13 @@ class Load:
         self.refusals: list[tuple[int, float, dict[str, Any]]] = []
         self._lock = threading.Lock()
 
-    def submit(self, count: int, threads: int = 16, pause: float = 0.0) -> None:
+    def submit(self, count: int, threads: int = 16, spread: float = 0.0) -> None:
+        """Submit `count` chats, their start times spread evenly over `spread` seconds."""
+        begin = time.monotonic()
         with self.stack.client() as api:
 
             def one(index: int) -> None:
-                time.sleep(pause * index / threads)
+                time.sleep(max(0.0, begin + spread * index / count - time.monotonic()))
                 started = time.monotonic()
                 try:
                     response = api.post(
@@ -221,7 +223,7 @@ def redis_restarted(stack: Stack, jobs: int = 200) -> FaultReport:
     """Restart Redis (it keeps nothing) during a submit burst; the reconciler re-sends."""
     _configure(stack, latency_ms=100)
     load = Load(stack, "redis")
-    burst = threading.Thread(target=load.submit, args=(jobs,), kwargs={"pause": 3.0})
+    burst = threading.Thread(target=load.submit, args=(jobs,), kwargs={"spread": 3.0})
     burst.start()
     time.sleep(1.0)
     stack.restart_redis(down_seconds=1.0)
