@@ -44,3 +44,25 @@ unit: install
 
 clean:
 	rm -rf $(VENV) data test-output
+
+# The real third-party chain (issue 7): llama-cpp-python's server with Gemma 3 270M behind a
+# LiteLLM proxy, from its own pinned environment .venv-compat/ (its first build compiles
+# llama.cpp: minutes on 2 cores). Portable AVX2 build: the native one segfaults in ggml's AMX
+# kernels on CPUs that report AMX. Not part of `make test`; see tests/compat/README.md.
+COMPAT_VENV := .venv-compat
+COMPAT_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_BLAS=OFF -DGGML_OPENMP=OFF -DGGML_NATIVE=OFF \
+	-DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+
+$(COMPAT_VENV)/.synced: tests/compat/requirements.txt | $(UV)
+	$(UV) venv --quiet --allow-existing --python 3.11 $(COMPAT_VENV)
+	CMAKE_ARGS="$(COMPAT_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=2 \
+		$(UV) pip sync --quiet --python $(COMPAT_VENV)/bin/python tests/compat/requirements.txt
+	touch $@
+
+.PHONY: test-compat run-local-model
+test-compat: install $(COMPAT_VENV)/.synced
+	COMPAT_CHAIN=1 $(VENV)/bin/pytest -q -p no:cacheprovider tests/compat
+
+run-local-model: install $(COMPAT_VENV)/.synced
+	@command -v redis-server >/dev/null || { echo "redis-server is missing: install it with 'sudo apt-get install redis-server'."; exit 1; }
+	@$(PY) -m tests.compat.run_local_model

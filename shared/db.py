@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -17,6 +18,7 @@ from shared.errors import ApiError
 from shared.settings import get_settings
 
 SQLITE_WRITE_OPTION = "gateway_sqlite_write"
+SQLITE_BUSY_SECONDS = 5
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -28,7 +30,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -43,7 +45,14 @@ def build_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False})
+        # Every worker thread may want a connection at once: waiting for one is worse than
+        # holding a few idle SQLite handles.
+        engine = create_engine(
+            url,
+            pool_size=20,
+            max_overflow=200,
+            connect_args={"timeout": SQLITE_BUSY_SECONDS, "check_same_thread": False},
+        )
         _configure_sqlite(engine)
         return engine
     return create_engine(
@@ -86,7 +95,12 @@ def read_session() -> Iterator[Session]:
 @contextmanager
 def write_session() -> Iterator[Session]:
     """A session whose work commits as one transaction, or not at all."""
-    with _session_factory(get_engine())() as session, _database_errors():
+    engine = get_engine()
+    with (
+        _local_writer_turn(engine),
+        _session_factory(engine)() as session,
+        _database_errors(),
+    ):
         session.connection(execution_options={SQLITE_WRITE_OPTION: True})
         try:
             yield session
@@ -94,6 +108,25 @@ def write_session() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+_sqlite_writer = threading.Lock()
+
+
+@contextmanager
+def _local_writer_turn(engine: Engine) -> Iterator[None]:
+    """SQLite has one writer at a time. Threads of one process take turns on a Python lock,
+    which wakes the next one at once; left to SQLite's busy handler they would sleep in steps
+    of up to 100 ms each, and throughput would collapse under contention."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    if not _sqlite_writer.acquire(timeout=SQLITE_BUSY_SECONDS):
+        raise ApiError(503, "database_unavailable", "The database is busy; try again.")
+    try:
+        yield
+    finally:
+        _sqlite_writer.release()
 
 
 @contextmanager

@@ -17,13 +17,13 @@ RETRY_INTERVAL = 0.5
 
 
 def persist(write: Callable[[], T]) -> T:
-    """Run `write`, retrying while the database is unavailable, for up to a job lease.
+    """Run `write`, retrying while the database is unavailable, for up to two job leases.
 
-    Giving up sooner would throw away work the upstream already did (a generation paid for);
-    retrying longer is pointless, since by then the reconciler may have given the job to
-    another worker, whose attempt number fences this one's writes out anyway.
+    Giving up sooner would throw away work the upstream already did (a generation paid for).
+    Retrying longer is pointless: once the database is back, the reconciler soon gives a job
+    whose lease ran out to another worker, whose attempt number fences this one's writes out.
     """
-    deadline = time.monotonic() + get_settings().JOB_LEASE_SECONDS
+    deadline = time.monotonic() + 2 * get_settings().JOB_LEASE_SECONDS
     while True:
         try:
             return write()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -73,19 +76,36 @@ def _said(exc: openai.APIStatusError) -> str:
 
 
 class DeltaRelay:
-    """Republishes an upstream stream's text deltas as job events, remembering the sequence."""
+    """Republishes an upstream stream's text deltas as job events, remembering the sequence.
+
+    Deltas that arrive within FLUSH_SECONDS of each other go out as one event: readers see the
+    same text a few milliseconds later, and Redis sees one write instead of one per token.
+    """
+
+    FLUSH_SECONDS = 0.05
 
     def __init__(self, job_id: str) -> None:
         self.job_id = job_id
         self.last_sequence: int | None = events.upstream_sequence(job_id)
         self.created_id: str | None = None
+        self._pending: list[str] = []
+        self._flushed_at = time.monotonic()
 
     def saw(self, sequence_number: int) -> None:
+        self.flush()
         self.last_sequence = sequence_number
 
     def delta(self, text: str, sequence_number: int) -> None:
+        self._pending.append(text)
         self.last_sequence = sequence_number
-        events.publish_delta(self.job_id, text, sequence_number)
+        if time.monotonic() - self._flushed_at >= self.FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending and self.last_sequence is not None:
+            events.publish_delta(self.job_id, "".join(self._pending), self.last_sequence)
+            self._pending.clear()
+        self._flushed_at = time.monotonic()
 
 
 def run_response(
@@ -127,10 +147,19 @@ def run_response(
     raise UpstreamFailure("upstream_error", "The model service's stream kept breaking.")
 
 
+@contextmanager
+def _flushing(relay: DeltaRelay) -> Iterator[None]:
+    """Whatever ends the stream, the text already received reaches the job's events."""
+    try:
+        yield
+    finally:
+        relay.flush()
+
+
 def _follow(
     stream: Any, claim: Claim, relay: DeltaRelay, cancel: CancelToken, record: bool
 ) -> UpstreamResponse | None:
-    with stream:
+    with stream, _flushing(relay):
         for event in stream:
             cancel.check()
             kind = event.type

@@ -22,7 +22,7 @@ import httpx
 from tests.compat.recording_proxy import RecordingProxy
 from tests.harness import ROOT, Process, free_port, wait_until
 
-COMPAT_VENV = Path(os.environ.get("COMPAT_VENV", ROOT / ".venv-compat"))
+COMPAT_VENV = ROOT / os.environ.get("COMPAT_VENV", ".venv-compat")
 COMPAT_BIN = COMPAT_VENV / "bin"
 MODEL_DIR = COMPAT_VENV / "models"
 MODEL_NAME = "gemma-3-270m"
@@ -138,6 +138,13 @@ class LocalChain:
                 str(model),
                 "--model_alias",
                 MODEL_NAME,
+                # The GGUF carries no chat template; Gemma 3 keeps Gemma's turn markers. This
+                # format drops system messages (Gemma has no system role): instructions reach
+                # LiteLLM and the recording proxy, not the model.
+                "--chat_format",
+                "gemma",
+                "--verbose",
+                "false",
                 "--host",
                 "127.0.0.1",
                 "--port",
