@@ -34,6 +34,11 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy shared
 
+# The benchmarks, each printing one table (minutes; never part of `make test`).
+bench: install
+	$(VENV)/bin/python -m bench.queued_listing
+	$(VENV)/bin/python -m bench.fairness
+
 # The fault scenarios at full size (minutes), one table; FAULTS_DATABASE=postgresql with
 # TEST_DATABASE_URL set runs them on PostgreSQL.
 faults: install
