@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -33,13 +34,20 @@ def stack(request: pytest.FixtureRequest, open_meteo: OpenMeteo) -> Iterator[Sta
         "MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
         "RATE_LIMIT": "100000/minute",
     }
-    running = Stack(database=request.param, settings=settings).start()
+    with running(request, Stack(database=request.param, settings=settings)) as started:
+        yield started
+
+
+@contextmanager
+def running(request: pytest.FixtureRequest, stack: Stack) -> Iterator[Stack]:
+    """Start the stack; stop it afterwards, printing its logs if a test failed."""
+    stack.start()
     try:
-        yield running
+        yield stack
     finally:
         if request.session.testsfailed:
-            print(running.logs())
-        running.stop()
+            print(stack.logs())
+        stack.stop()
 
 
 @pytest.fixture()

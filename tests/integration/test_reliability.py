@@ -13,24 +13,22 @@ import pytest
 
 from tests import faults
 from tests.harness import Stack
-from tests.integration.conftest import DATABASES, wait_for_job
+from tests.integration.conftest import DATABASES, running, wait_for_job
 
 SAFE_FAILURES = {"upstream_rate_limited", "upstream_error", "upstream_timeout"}
 
 
 @pytest.fixture(scope="module", params=DATABASES)
 def fault_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
-    stack = Stack(
-        database=request.param,
-        settings=faults.FAULT_SETTINGS,
-        proxy_database=request.param == "postgresql",
-    ).start()
-    try:
+    with running(
+        request,
+        Stack(
+            database=request.param,
+            settings=faults.FAULT_SETTINGS,
+            proxy_database=request.param == "postgresql",
+        ),
+    ) as stack:
         yield stack
-    finally:
-        if request.session.testsfailed:
-            print(stack.logs())
-        stack.stop()
 
 
 def assert_nothing_lost_or_doubled(

@@ -11,19 +11,19 @@ import pytest
 import redis
 
 from tests.harness import Stack, wait_until
-from tests.integration.conftest import DATABASES, chat, wait_for_job
+from tests.integration.conftest import DATABASES, chat, running, wait_for_job
 
 
 @pytest.fixture(scope="module", params=DATABASES)
 def quick_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
-    stack = Stack(
-        database=request.param,
-        settings={"CONVERSATION_TTL_MINUTES": "0.05", "EXPIRY_SWEEP_SECONDS": "1"},
-    ).start()
-    try:
+    with running(
+        request,
+        Stack(
+            database=request.param,
+            settings={"CONVERSATION_TTL_MINUTES": "0.05", "EXPIRY_SWEEP_SECONDS": "1"},
+        ),
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def test_beat_expires_idle_conversations_and_submits_then_answer_409(quick_stack: Stack) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from tests.fake_open_meteo import OpenMeteo
 from tests.harness import Stack, wait_until
-from tests.integration.conftest import chat, wait_for_job
+from tests.integration.conftest import chat, running, wait_for_job
 
 KINDS = {
     "openai": ("", "conversations"),
@@ -31,24 +31,22 @@ LONG_ID = 400
 @pytest.fixture(scope="module", params=list(KINDS))
 def kind_stack(request: pytest.FixtureRequest, open_meteo: OpenMeteo) -> Iterator[Stack]:
     capabilities, _mode = KINDS[request.param]
-    stack = Stack(
-        settings={
-            "OFFLINE_OPENAI_CAPABILITIES": capabilities,
-            "WEATHER_API_URL": f"{open_meteo.base_url}/v1/forecast",
-            "GEOCODING_API_URL": f"{open_meteo.base_url}/v1/search",
-            "RATE_LIMIT": "100000/minute",
-        }
-    ).start()
-    if request.param == "litellm":
-        with stack.upstream() as upstream:
-            upstream.put("/_offline/config", json={"response_id_length": LONG_ID})
-    stack.kind = request.param  # type: ignore[attr-defined]
-    try:
+    with running(
+        request,
+        Stack(
+            settings={
+                "OFFLINE_OPENAI_CAPABILITIES": capabilities,
+                "WEATHER_API_URL": f"{open_meteo.base_url}/v1/forecast",
+                "GEOCODING_API_URL": f"{open_meteo.base_url}/v1/search",
+                "RATE_LIMIT": "100000/minute",
+            }
+        ),
+    ) as stack:
+        if request.param == "litellm":
+            with stack.upstream() as upstream:
+                upstream.put("/_offline/config", json={"response_id_length": LONG_ID})
+        stack.kind = request.param  # type: ignore[attr-defined]
         yield stack
-    finally:
-        if request.session.testsfailed:
-            print(stack.logs())
-        stack.stop()
 
 
 def new_user() -> str:

@@ -12,22 +12,7 @@ from shared.conversations import expire_idle_conversations
 from shared.db import read_session, write_session
 from shared.errors import ApiError
 from shared.models import Conversation, Job
-from shared.submission import JobSubmission, submit_job
-
-
-def submit(
-    user: str = "u", conversation_id: str | None = None, key: str | None = None, message: str = "hi"
-) -> Job:
-    return submit_job(
-        JobSubmission(
-            user_id=user,
-            kind="chat",
-            request={"message": message},
-            conversation_id=conversation_id,
-            new_conversation=conversation_id is None,
-            idempotency_key=key,
-        )
-    )[0]
+from tests.unit.chats import submit
 
 
 def age(conversation_id: str, minutes: float) -> None:

@@ -11,21 +11,7 @@ from shared.dispatch import dispatch_now, dispatch_soon
 from shared.job_lifecycle import Outcome, claim_job, finish_job
 from shared.models import Job, User
 from shared.settings import get_settings
-from shared.submission import JobSubmission, submit_job
-
-
-def submit(user: str, conversation_id: str | None = None, message: str = "hi") -> Job:
-    job, created = submit_job(
-        JobSubmission(
-            user_id=user,
-            kind="chat",
-            request={"message": message},
-            conversation_id=conversation_id,
-            new_conversation=conversation_id is None,
-        )
-    )
-    assert created
-    return job
+from tests.unit.chats import submit
 
 
 def test_a_conversations_later_jobs_wait_for_the_earlier_one(sent: list[str]) -> None:

@@ -13,20 +13,8 @@ from shared.db import read_session, write_session
 from shared.job_lifecycle import Outcome, claim_job, finish_job
 from shared.models import Conversation, Job, Response
 from shared.settings import get_settings
-from shared.submission import JobSubmission, submit_job
 from shared.sweeps import purge_old_data, reconcile_jobs
-
-
-def submit(user: str = "u", conversation_id: str | None = None) -> Job:
-    return submit_job(
-        JobSubmission(
-            user_id=user,
-            kind="chat",
-            request={"message": "hi"},
-            conversation_id=conversation_id,
-            new_conversation=conversation_id is None,
-        )
-    )[0]
+from tests.unit.chats import submit
 
 
 def set_job(job_id: str, **values: object) -> None:

@@ -1,0 +1,315 @@
+"""The `gateway` command: chat with streaming, conversations, history, close, jobs, job."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TextIO
+
+from dotenv import dotenv_values, find_dotenv
+
+from client.core import Event, Json, message_with_files
+from client.errors import GatewayError
+from client.status_line import StatusLine
+from client.sync import Gateway, Job
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+STATUS_LABELS = {
+    "queued": "queued",
+    "in_progress": "in progress",
+    "requires_action": "waiting for tool outputs",
+    "completed": "done",
+    "failed": "failed",
+    "cancelled": "cancelled",
+    "incomplete": "incomplete",
+}
+
+
+class UsageError(Exception):
+    """A problem with how the command was called (exit status 2)."""
+
+
+def setting(args: argparse.Namespace, flag: str, name: str) -> str | None:
+    """A flag, else the environment, else `.env` (searched from the working directory up)."""
+    value = getattr(args, flag, None)
+    if value:
+        return str(value)
+    if os.environ.get(name):
+        return os.environ[name]
+    path = find_dotenv(usecwd=True)
+    return (dotenv_values(path).get(name) or None) if path else None
+
+
+def connect(args: argparse.Namespace) -> Gateway:
+    token = setting(args, "token", "GATEWAY_TOKEN")
+    if not token:
+        raise UsageError("no token: pass --token or set GATEWAY_TOKEN (environment or .env)")
+    url = setting(args, "url", "GATEWAY_URL") or DEFAULT_URL
+    return Gateway(url, token, user_id=setting(args, "user", "GATEWAY_USER"))
+
+
+def when(timestamp: Any) -> str:
+    if not isinstance(timestamp, int | float):
+        return "-"
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = [list(headers), *[list(row) for row in rows]]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def emit_json(out: TextIO, value: Any) -> None:
+    out.write(json.dumps(value, indent=2) + "\n")
+
+
+# -- chat ------------------------------------------------------------------------------------
+
+
+def submit_chat(gateway: Gateway, args: argparse.Namespace) -> Job:
+    tools = list(args.tool or [])
+    if args.file:
+        uploads = [gateway.files.upload(path) for path in args.file]
+        return gateway.respond(
+            message_with_files(args.message, uploads),
+            conversation_id=args.conversation,
+            tools=tools or None,
+            model=args.model,
+        )
+    return gateway.chat(
+        args.message, conversation_id=args.conversation, tools=tools or None, model=args.model
+    )
+
+
+def ask_to_cancel(job: Job, status: StatusLine, interactive: bool) -> bool:
+    if not interactive:
+        return True
+    status.hide()
+    status.end_text()
+    sys.stderr.write(f"\nCancel job {job.id}? [y/N] ")
+    sys.stderr.flush()
+    try:
+        answer = input()
+    except (KeyboardInterrupt, EOFError):
+        return True
+    if answer.strip().lower() in ("y", "yes"):
+        return True
+    status.show()
+    return False
+
+
+def show_event(event: Event, status: StatusLine) -> None:
+    if event.event == "output_text.delta":
+        status.text(str(event.data.get("delta") or ""))
+        if status.label != "in progress":
+            status.set("in progress")
+    elif event.event == "status":
+        name = str(event.data.get("status"))
+        status.set(STATUS_LABELS.get(name, name))
+    elif event.event == "tool_call":
+        status.set(f"tool call: {event.data.get('name')}")
+    elif event.event == "tool_output":
+        status.set("in progress")
+
+
+def stream_chat(job: Job, out: TextIO, err: TextIO) -> int:
+    live = out.isatty()
+    interactive = live and sys.stdin.isatty()
+    status = StatusLine(out, err, live=live).start()
+    if job.status != "queued":
+        status.set(STATUS_LABELS.get(job.status, job.status))
+    cursor: str | None = None
+    while True:
+        try:
+            for event in job.events(cursor):
+                if event.id:
+                    cursor = event.id
+                show_event(event, status)
+            break
+        except KeyboardInterrupt:
+            if ask_to_cancel(job, status, interactive):
+                try:
+                    job.cancel()
+                except GatewayError as exc:
+                    err.write(f"could not cancel: {exc.message}\n")
+                status.finish("cancelled")
+                err.write(f"cancelled {job.id}\n")
+                return 130
+    job.refresh()
+    if not status.text_written and job.output_text:
+        status.text(job.output_text)
+    status.finish(STATUS_LABELS.get(job.status, job.status))
+    if job.status != "completed":
+        error = job.error or {}
+        err.write(f"job {job.id} {job.status}: {error.get('code')}: {error.get('message')}\n")
+        return 1
+    return 0
+
+
+def cmd_chat(gateway: Gateway, args: argparse.Namespace, out: TextIO) -> int:
+    job = submit_chat(gateway, args)
+    if args.json:
+        while not job.settled:
+            job.wait(args.timeout)
+        emit_json(out, job.data)
+        return 0 if job.status == "completed" else 1
+    if not out.isatty():
+        sys.stderr.write(f"job {job.id} · conversation {job.conversation_id}\n")
+    return stream_chat(job, out, sys.stderr)
+
+
+# -- listings --------------------------------------------------------------------------------
+
+
+def expires(conversation: Json) -> str:
+    moment = conversation.get("expires_at")
+    if conversation.get("status") != "active" or not isinstance(moment, int):
+        return "-"
+    left = moment - datetime.now().timestamp()
+    return f"in {int(left // 60)}m{int(left % 60):02d}s" if left > 0 else "due"
+
+
+def cmd_conversations(gateway: Gateway, args: argparse.Namespace, out: TextIO) -> int:
+    page = gateway.conversations.list(status=args.status, limit=args.limit)
+    if args.json:
+        emit_json(out, page.data)
+        return 0
+    rows = [
+        [c["id"], c["status"], when(c.get("created_at")), when(c.get("last_active_at")), expires(c)]
+        for c in page
+    ]
+    out.write(table(["ID", "STATUS", "CREATED", "LAST ACTIVE", "EXPIRES"], rows) + "\n")
+    return 0
+
+
+def cmd_history(gateway: Gateway, args: argparse.Namespace, out: TextIO) -> int:
+    page = gateway.conversations.history(args.conversation_id, limit=args.limit)
+    if args.json:
+        emit_json(out, page.data)
+        return 0
+    for response in page:
+        out.write(f"--- {response['id']}  {when(response.get('created_at'))}\n")
+        out.write(f"{response.get('output_text', '')}\n")
+    return 0
+
+
+def cmd_close(gateway: Gateway, args: argparse.Namespace, out: TextIO) -> int:
+    conversation = gateway.conversations.close(args.conversation_id)
+    if args.json:
+        emit_json(out, conversation)
+    else:
+        out.write(f"{conversation['id']} {conversation['status']}\n")
+    return 0
+
+
+def cmd_jobs(gateway: Gateway, args: argparse.Namespace, out: TextIO) -> int:
+    page = gateway.jobs(status=args.status, conversation_id=args.conversation, limit=args.limit)
+    if args.json:
+        emit_json(out, page.data)
+        return 0
+    rows = [
+        [j["id"], j["status"], j["kind"], j.get("conversation_id") or "-", when(j["created_at"])]
+        for j in page
+    ]
+    out.write(table(["ID", "STATUS", "KIND", "CONVERSATION", "CREATED"], rows) + "\n")
+    return 0
+
+
+def cmd_job(gateway: Gateway, args: argparse.Namespace, out: TextIO) -> int:
+    job = gateway.job(args.job_id)
+    if args.wait:
+        job.wait(args.wait)
+    if args.json:
+        emit_json(out, job.data)
+        return 0
+    out.write(f"{job.id}  {job.status}  conversation {job.conversation_id or '-'}\n")
+    if job.error:
+        out.write(f"error: {job.error.get('code')}: {job.error.get('message')}\n")
+    if job.output_text:
+        out.write(job.output_text + "\n")
+    return 0
+
+
+# -- arguments -------------------------------------------------------------------------------
+
+Command = Callable[[Gateway, argparse.Namespace, TextIO], int]
+
+
+def common_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument("--url", default=default, help="API base URL (GATEWAY_URL)")
+    parser.add_argument("--token", default=default, help="bearer token (GATEWAY_TOKEN)")
+    parser.add_argument("--user", default=default, help="user_id for a service token")
+    parser.add_argument(
+        "--json", action="store_true", default=default, help="print JSON for scripts"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
+    common_options(parser, None)
+    shared = argparse.ArgumentParser(add_help=False)
+    common_options(shared, argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    chat = commands.add_parser("chat", parents=[shared], help="send a message, stream the reply")
+    chat.add_argument("message")
+    chat.add_argument("--conversation", help="continue this conversation")
+    chat.add_argument("--tool", action="append", help="a server tool, e.g. get_weather")
+    chat.add_argument("--file", action="append", help="attach a file (uploaded first)")
+    chat.add_argument("--model")
+    chat.add_argument("--timeout", type=float, default=300.0, help="with --json: wait this long")
+    chat.set_defaults(handler=cmd_chat)
+
+    conversations = commands.add_parser("conversations", parents=[shared], help="a table")
+    conversations.add_argument("--status", choices=["active", "closed", "expired"])
+    conversations.add_argument("--limit", type=int, default=20)
+    conversations.set_defaults(handler=cmd_conversations)
+
+    history = commands.add_parser("history", parents=[shared], help="a conversation's replies")
+    history.add_argument("conversation_id")
+    history.add_argument("--limit", type=int, default=100)
+    history.set_defaults(handler=cmd_history)
+
+    close = commands.add_parser("close", parents=[shared], help="close a conversation")
+    close.add_argument("conversation_id")
+    close.set_defaults(handler=cmd_close)
+
+    jobs = commands.add_parser("jobs", parents=[shared], help="your jobs, newest first")
+    jobs.add_argument("--status")
+    jobs.add_argument("--conversation")
+    jobs.add_argument("--limit", type=int, default=20)
+    jobs.set_defaults(handler=cmd_jobs)
+
+    job = commands.add_parser("job", parents=[shared], help="one job")
+    job.add_argument("job_id")
+    job.add_argument("--wait", type=float, default=0.0, help="wait up to N s for it to end")
+    job.set_defaults(handler=cmd_job)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Command = args.handler
+    try:
+        with connect(args) as gateway:
+            return handler(gateway, args, sys.stdout)
+    except UsageError as exc:
+        sys.stderr.write(f"gateway: {exc}\n")
+        return 2
+    except GatewayError as exc:
+        sys.stderr.write(f"gateway: {exc.message} ({exc.code})\n")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

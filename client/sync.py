@@ -1,0 +1,364 @@
+"""The blocking client: `Gateway`, its `Job` handle, conversations and files."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from client.core import (
+    DEFAULT_TIMEOUT,
+    Event,
+    JobView,
+    Json,
+    Page,
+    RetryPolicy,
+    ToolSpec,
+    chat_body,
+    compact,
+    error_for,
+    events_path,
+    parse_sse,
+    poll_wait,
+    reconnect_delay,
+    respond_body,
+    tool_outputs_body,
+)
+from client.errors import GatewayError, TransportError
+
+MAX_RECONNECTS = 8
+
+
+class Gateway:
+    """A client of the gateway's HTTP API. `user_id` is sent when the token is a service token."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        user_id: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = 4,
+        max_retry_wait: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.user_id = user_id
+        self.retry = RetryPolicy(max_retries=max_retries, max_wait=max_retry_wait)
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            transport=transport,
+        )
+        self.conversations = Conversations(self)
+        self.files = Files(self)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Gateway:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def _params(self, **params: Any) -> Json:
+        return compact(user_id=self.user_id, **params)
+
+    def _body(self, body: Json) -> Json:
+        return {**body, "user_id": self.user_id} if self.user_id else body
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Json | None = None,
+        headers: Mapping[str, str] | None = None,
+        files: Any = None,
+        data: Mapping[str, str] | None = None,
+        retry_transport: bool | None = None,
+    ) -> httpx.Response:
+        """Sends one call, retrying 429 and 503 (after Retry-After, bounded) and, for GETs and
+        keyed submits, connections that failed; raises the error's exception otherwise."""
+        if retry_transport is None:
+            retry_transport = method == "GET" or bool(headers and "Idempotency-Key" in headers)
+        attempt = 0
+        while True:
+            try:
+                response = self._http.request(
+                    method, path, params=params, json=json, headers=headers, files=files, data=data
+                )
+            except httpx.TransportError as exc:
+                delay = self.retry.after_transport_error(attempt) if retry_transport else None
+                if delay is None:
+                    raise TransportError(0, "transport_error", str(exc) or repr(exc)) from exc
+            else:
+                if response.status_code < 400:
+                    return response
+                error = error_for(response)
+                delay = self.retry.after_error(attempt, error)
+                if delay is None:
+                    raise error
+            self._sleep(delay)
+            attempt += 1
+
+    def _get(self, path: str, **params: Any) -> Json:
+        body: Json = self.request("GET", path, params=self._params(**params)).json()
+        return body
+
+    def _post(self, path: str, body: Json | None = None) -> Json:
+        answer: Json = self.request("POST", path, json=self._body(body or {})).json()
+        return answer
+
+    def _submit(
+        self, path: str, body: Json, idempotency_key: str, wait: float | None = None
+    ) -> Job:
+        headers = {"Idempotency-Key": idempotency_key}
+        if wait:
+            headers["Prefer"] = f"wait={wait:g}"
+        response = self.request("POST", path, json=self._body(body), headers=headers)
+        job = Job(self, {})
+        job._update(response)
+        return job
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    def chat(
+        self,
+        message: str,
+        conversation_id: str | None = None,
+        tools: Sequence[ToolSpec] | None = None,
+        model: str | None = None,
+        instructions: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        wait: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> Job:
+        """POST /v1/chat: a message in a conversation (a new one without conversation_id)."""
+        body = chat_body(message, conversation_id, tools, model, instructions, metadata)
+        return self._submit("/v1/chat", body, idempotency_key or str(uuid.uuid4()), wait)
+
+    def respond(
+        self,
+        input: str | Sequence[Mapping[str, Any]],
+        conversation_id: str | None = None,
+        tools: Sequence[ToolSpec] | None = None,
+        model: str | None = None,
+        instructions: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        text: Mapping[str, Any] | None = None,
+        reasoning: Mapping[str, Any] | None = None,
+        wait: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> Job:
+        """POST /v1/responses: a general Responses request (input items, tools, text format)."""
+        body = respond_body(
+            input,
+            conversation_id=conversation_id,
+            tools=tools,
+            model=model,
+            instructions=instructions,
+            metadata=dict(metadata) if metadata is not None else None,
+            text=dict(text) if text is not None else None,
+            reasoning=dict(reasoning) if reasoning is not None else None,
+        )
+        return self._submit("/v1/responses", body, idempotency_key or str(uuid.uuid4()), wait)
+
+    def job(self, job_id: str) -> Job:
+        """The job, fetched now."""
+        return Job(self, self._get(f"/v1/jobs/{job_id}"))
+
+    def jobs(
+        self,
+        status: str | None = None,
+        conversation_id: str | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> Page:
+        """The caller's jobs, newest first."""
+        return Page.of(
+            self._get(
+                "/v1/jobs", status=status, conversation_id=conversation_id, limit=limit, after=after
+            )
+        )
+
+    def response(self, response_id: str) -> Json:
+        """One stored response."""
+        return self._get(f"/v1/responses/{response_id}")
+
+
+class Job(JobView):
+    """A handle on one job: refresh, wait, stream its events, cancel, answer its tool calls."""
+
+    def __init__(self, gateway: Gateway, data: Json, retry_after: float | None = None) -> None:
+        super().__init__(data, retry_after)
+        self._gateway = gateway
+
+    def refresh(self) -> Job:
+        self._update(self._gateway.request("GET", f"/v1/jobs/{self.id}", params=self._q()))
+        return self
+
+    def _q(self, **params: Any) -> Json:
+        return self._gateway._params(**params)
+
+    def wait(self, timeout: float = 60.0) -> Job:
+        """Long-polls until the job is terminal or waits for tool outputs, or `timeout` passes
+        (then it answers the job as it is; check `.done`)."""
+        deadline = time.monotonic() + timeout
+        while not self.settled:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            wait = poll_wait(remaining)
+            started = time.monotonic()
+            response = self._gateway.request(
+                "GET", f"/v1/jobs/{self.id}", params=self._q(wait=f"{wait:.3f}")
+            )
+            self._update(response)
+            held = time.monotonic() - started
+            if not self.settled and held < wait - 0.5:
+                # The poll came back early: pace the next one by Retry-After.
+                self._gateway._sleep(min(self.retry_after, max(0.0, deadline - time.monotonic())))
+        return self
+
+    def events(
+        self, last_event_id: str | None = None, *, reconnect: bool = True
+    ) -> Iterator[Event]:
+        """The job's Server-Sent Events, from the start or after `last_event_id`, until the
+        terminal status; a dropped connection is resumed with Last-Event-ID."""
+        cursor = last_event_id
+        failures = 0
+        while True:
+            headers = {"Last-Event-ID": cursor} if cursor else {}
+            try:
+                for event in self._stream(headers):
+                    failures = 0
+                    if event.id:
+                        cursor = event.id
+                    yield event
+                    if event.is_terminal:
+                        return
+            except TransportError:
+                if not reconnect or failures >= MAX_RECONNECTS:
+                    raise
+            if not reconnect:
+                return
+            failures += 1
+            if failures > MAX_RECONNECTS:
+                raise TransportError(0, "stream_ended", "The event stream kept ending early.")
+            self._gateway._sleep(reconnect_delay(failures))
+
+    def _stream(self, headers: Mapping[str, str]) -> Iterator[Event]:
+        http = self._gateway._http
+        request = http.build_request(
+            "GET", events_path(self.id), params=self._q(), headers=dict(headers)
+        )
+        try:
+            response = http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise TransportError(0, "transport_error", str(exc) or repr(exc)) from exc
+        try:
+            if response.status_code >= 400:
+                response.read()
+                raise error_for(response)
+            yield from parse_sse(response.iter_lines())
+        except httpx.TransportError as exc:
+            raise TransportError(0, "transport_error", str(exc) or repr(exc)) from exc
+        finally:
+            response.close()
+
+    def cancel(self) -> Job:
+        """Cancels a queued or running job (JobNotCancellable once it has ended)."""
+        self._update(
+            self._gateway.request(
+                "POST", f"/v1/jobs/{self.id}/cancel", json=self._gateway._body({})
+            )
+        )
+        return self
+
+    def submit_tool_outputs(self, outputs: Sequence[Mapping[str, str]] | Mapping[str, str]) -> Job:
+        """Answers the calls of `required_action`: `[{"call_id", "output"}]` or `{id: output}`."""
+        body = self._gateway._body(tool_outputs_body(outputs))
+        self._update(self._gateway.request("POST", f"/v1/jobs/{self.id}/tool_outputs", json=body))
+        return self
+
+
+class Conversations:
+    """`gateway.conversations`: list, get, close, history, update, delete."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._gateway = gateway
+
+    def list(
+        self, status: str | None = None, limit: int | None = None, after: str | None = None
+    ) -> Page:
+        return Page.of(
+            self._gateway._get("/v1/conversations", status=status, limit=limit, after=after)
+        )
+
+    def get(self, conversation_id: str) -> Json:
+        return self._gateway._get(f"/v1/conversations/{conversation_id}")
+
+    def close(self, conversation_id: str) -> Json:
+        return self._gateway._post(f"/v1/conversations/{conversation_id}/close")
+
+    def history(
+        self, conversation_id: str, limit: int | None = None, after: str | None = None
+    ) -> Page:
+        """Its stored responses, oldest first."""
+        path = f"/v1/conversations/{conversation_id}/responses"
+        return Page.of(self._gateway._get(path, limit=limit, after=after))
+
+    def update(self, conversation_id: str, metadata: Mapping[str, str]) -> Json:
+        body = self._gateway._body({"metadata": dict(metadata)})
+        answer: Json = self._gateway.request(
+            "PATCH", f"/v1/conversations/{conversation_id}", json=body
+        ).json()
+        return answer
+
+    def delete(self, conversation_id: str) -> Json:
+        path = f"/v1/conversations/{conversation_id}"
+        answer: Json = self._gateway.request("DELETE", path, params=self._gateway._params()).json()
+        return answer
+
+
+class Files:
+    """`gateway.files`: upload, get, delete."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._gateway = gateway
+
+    def upload(self, path: str | Path, *, filename: str | None = None) -> Json:
+        """Uploads a PDF, image or text file; answers the file (`id` is its `file_…` id)."""
+        source = Path(path)
+        content = source.read_bytes()
+        data = {"user_id": self._gateway.user_id} if self._gateway.user_id else None
+        files = {"file": (filename or source.name, content)}
+        answer: Json = self._gateway.request("POST", "/v1/files", files=files, data=data).json()
+        return answer
+
+    def get(self, file_id: str) -> Json:
+        return self._gateway._get(f"/v1/files/{file_id}")
+
+    def delete(self, file_id: str) -> Json:
+        path = f"/v1/files/{file_id}"
+        answer: Json = self._gateway.request("DELETE", path, params=self._gateway._params()).json()
+        return answer
+
+
+__all__ = ["Conversations", "Files", "Gateway", "GatewayError", "Job"]

@@ -1,0 +1,171 @@
+"""Unit tests of the client's retry, error mapping and SSE logic over httpx.MockTransport."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from client import (
+    AsyncGateway,
+    ConversationBusy,
+    Gateway,
+    GatewayError,
+    IdempotencyKeyReused,
+    Job,
+    NotFound,
+    RateLimited,
+    ServerError,
+    ServiceUnavailable,
+)
+from client.core import SSEParser
+from client.errors import error_from_body
+
+JOB = {"id": "job_1", "object": "job", "status": "queued", "conversation_id": "conv_1"}
+
+
+def error(status: int, code: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    body = {"error": {"type": "x", "code": code, "message": code, "param": None}}
+    return httpx.Response(status, json=body, headers=headers)
+
+
+def recording_gateway(answers: list[httpx.Response]) -> tuple[Gateway, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answers.pop(0)
+
+    gateway = Gateway("http://gw", "tok", user_id="u1", transport=httpx.MockTransport(handle))
+    return gateway, seen
+
+
+def test_429_honours_retry_after_and_reuses_the_idempotency_key() -> None:
+    gateway, seen = recording_gateway(
+        [
+            error(429, "rate_limited", {"Retry-After": "3"}),
+            error(503, "redis_unavailable", {"Retry-After": "2"}),
+            httpx.Response(202, json=JOB, headers={"Retry-After": "1"}),
+        ]
+    )
+    slept: list[float] = []
+    gateway._sleep = slept.append  # type: ignore[method-assign]
+    job = gateway.chat("hi")
+    assert job.id == "job_1"
+    assert slept == [3.0, 2.0]
+    keys = {request.headers["Idempotency-Key"] for request in seen}
+    assert len(seen) == 3 and len(keys) == 1
+    assert json.loads(seen[0].content) == {"message": "hi", "user_id": "u1"}
+
+
+def test_retries_are_bounded_and_retry_after_is_capped() -> None:
+    answers = [error(429, "rate_limited", {"Retry-After": "999"}) for _ in range(3)]
+    gateway, seen = recording_gateway(answers)
+    gateway = Gateway(
+        "http://gw", "tok", max_retries=2, max_retry_wait=5, transport=gateway._http._transport
+    )
+    slept: list[float] = []
+    gateway._sleep = slept.append  # type: ignore[method-assign]
+    with pytest.raises(RateLimited) as raised:
+        gateway.chat("hi")
+    assert raised.value.retry_after == 999 and raised.value.status == 429
+    assert slept == [5, 5] and len(seen) == 3
+
+
+def test_each_call_gets_its_own_key_and_other_errors_are_not_retried() -> None:
+    gateway, seen = recording_gateway(
+        [httpx.Response(202, json=JOB), httpx.Response(202, json=JOB), error(409, "x")]
+    )
+    gateway.chat("a")
+    gateway.chat("a")
+    assert seen[0].headers["Idempotency-Key"] != seen[1].headers["Idempotency-Key"]
+    with pytest.raises(GatewayError) as raised:
+        gateway.chat("a")
+    assert raised.value.status == 409 and len(seen) == 3
+
+
+def test_transport_errors_retry_keyed_submits_and_gets() -> None:
+    calls = {"n": 0}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(202, json=JOB)
+
+    gateway = Gateway("http://gw", "tok", transport=httpx.MockTransport(handle))
+    gateway._sleep = lambda _s: None  # type: ignore[method-assign]
+    assert gateway.chat("a").id == "job_1" and calls["n"] == 2
+
+
+def test_errors_map_by_code_then_by_status() -> None:
+    busy = error_from_body(409, {"error": {"code": "conversation_busy"}})
+    assert isinstance(busy, ConversationBusy)
+    reused = error_from_body(422, {"error": {"code": "idempotency_key_reused", "param": "p"}})
+    assert isinstance(reused, IdempotencyKeyReused) and reused.param == "p"
+    assert isinstance(error_from_body(404, {"error": {"code": "whatever"}}), NotFound)
+    assert isinstance(error_from_body(503, {"error": {"code": "new_code"}}), ServiceUnavailable)
+    odd = error_from_body(502, None, "<html>bad gateway</html>")
+    assert isinstance(odd, ServerError) and odd.code == "http_502"
+
+
+def test_sse_parser_reads_frames_and_skips_comments() -> None:
+    parser = SSEParser()
+    lines = [": keep-alive", "", "id: 1-0", "event: status", 'data: {"status": "in_progress"}', ""]
+    events = [e for e in (parser.feed(line) for line in lines) if e is not None]
+    assert len(events) == 1
+    assert events[0].id == "1-0" and events[0].data == {"status": "in_progress"}
+
+
+def sse(*frames: tuple[str, str, dict[str, Any]]) -> bytes:
+    return "".join(f"id: {i}\nevent: {e}\ndata: {json.dumps(d)}\n\n" for i, e, d in frames).encode()
+
+
+def test_events_resume_with_last_event_id_after_an_early_end() -> None:
+    seen: list[httpx.Request] = []
+    streams = [
+        sse(
+            ("1-0", "status", {"status": "in_progress"}),
+            ("2-0", "output_text.delta", {"delta": "a"}),
+        ),
+        sse(("3-0", "status", {"status": "completed"})),
+    ]
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        headers = {"Content-Type": "text/event-stream"}
+        return httpx.Response(200, content=streams.pop(0), headers=headers)
+
+    gateway = Gateway("http://gw", "tok", transport=httpx.MockTransport(handle))
+    gateway._sleep = lambda _s: None  # type: ignore[method-assign]
+    events = list(Job(gateway, dict(JOB)).events())
+    assert [e.id for e in events] == ["1-0", "2-0", "3-0"]
+    assert "Last-Event-ID" not in seen[0].headers
+    assert seen[1].headers["Last-Event-ID"] == "2-0"
+
+
+def test_async_retry_after() -> None:
+    answers = [error(429, "rate_limited", {"Retry-After": "2"}), httpx.Response(202, json=JOB)]
+    keys: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        keys.append(request.headers["Idempotency-Key"])
+        return answers.pop(0)
+
+    async def run() -> list[float]:
+        slept: list[float] = []
+
+        async def sleep(seconds: float) -> None:
+            slept.append(seconds)
+
+        async with AsyncGateway("http://gw", "t", transport=httpx.MockTransport(handle)) as gw:
+            gw._sleep = sleep  # type: ignore[method-assign]
+            job = await gw.chat("hi")
+            assert job.id == "job_1"
+        return slept
+
+    assert asyncio.run(run()) == [2.0]
+    assert len(set(keys)) == 1 and len(keys) == 2
