@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -331,3 +332,15 @@ def test_cli_ctrl_c_asks_then_cancels_under_tmux(stack: Stack, tmp_path: Path) -
     finally:
         set_latency(stack, 0)
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_the_readme_python_example_runs_as_written(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    example = re.search(r"```python\n(from client import Gateway\n.*?)```", readme, re.S)
+    assert example, "the README's Python example is gone"
+    code = example[1].replace('"http://127.0.0.1:8000"', repr(stack.api_url))
+    exec(code, {"token": stack.token})
+    printed = capsys.readouterr().out
+    assert "The get_weather tool says" in printed and " completed conv_" in printed
