@@ -10,7 +10,7 @@ from flask import Flask, request
 from api.auth import register_authentication
 from api.commands import register_commands
 from api.errors import register_error_handlers
-from api.routes import chat, conversations, files, health, jobs, openapi, responses
+from api.routes import chat, conversations, files, health, jobs, openapi, responses, web
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         files.bp,
         health.bp,
         openapi.bp,
+        web.bp,
     ):
         app.register_blueprint(blueprint)
     if settings.BOOTSTRAP_TOKEN:

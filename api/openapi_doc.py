@@ -408,6 +408,18 @@ def build_document() -> dict[str, Any]:
                 path="response_id",
             )
         },
+        "/": {
+            "get": {
+                "summary": "The web chat page (its files are under /static/)",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "the page",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
         "/healthz": {"get": _operation("Liveness", ("200", "alive", "Health"), secured=False)},
         "/readyz": {
             "get": _operation(

@@ -34,12 +34,15 @@ def reconcile_jobs() -> ReconcileReport:
     """Find jobs that lost their worker or their message, or ran out of time, and act."""
     settings = get_settings()
     now = utcnow()
+    # A lease a whole lease past its end: its worker is gone. Not sooner, so a worker that
+    # could not renew during a short database outage renews once the database is back.
+    lost_before = now - timedelta(seconds=settings.JOB_LEASE_SECONDS)
     report = ReconcileReport()
     report.failed += _fail(
         (
             Job.status == job_states.IN_PROGRESS,
             Job.queue_state.is_(None),
-            Job.lease_expires_at < now,
+            Job.lease_expires_at < lost_before,
             Job.attempts >= settings.MAX_JOB_ATTEMPTS,
         ),
         "worker_lost",
@@ -62,7 +65,7 @@ def reconcile_jobs() -> ReconcileReport:
             .where(
                 Job.status == job_states.IN_PROGRESS,
                 Job.queue_state.is_(None),
-                Job.lease_expires_at < now,
+                Job.lease_expires_at < lost_before,
             )
             .values(queue_state=job_states.READY, lease_expires_at=None),
         )

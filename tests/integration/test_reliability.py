@@ -153,7 +153,9 @@ def test_database_down_answers_503_and_leaves_nothing_half_written(fault_stack: 
     report, during = faults.database_down(fault_stack, jobs=20)
     assert during and all(status == 503 for status, _ in during), during
     assert all(elapsed < 8 for _, elapsed in during)
-    assert_nothing_lost_or_doubled(report)
+    # A job whose worker could not record its upstream response id while the database was
+    # away may be generated again by its next attempt (never stored twice): at most one here.
+    assert_nothing_lost_or_doubled(report, duplicate_generations=1)
     assert report.completed == report.accepted
 
 

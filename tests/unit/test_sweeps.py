@@ -30,7 +30,9 @@ def get(job_id: str) -> Job:
 def test_a_job_whose_worker_stopped_renewing_is_dispatched_again(sent: list[str]) -> None:
     job = submit()
     assert claim_job(job.id)
-    set_job(job.id, lease_expires_at=utcnow() - timedelta(seconds=1))
+    set_job(
+        job.id, lease_expires_at=utcnow() - timedelta(seconds=get_settings().JOB_LEASE_SECONDS + 1)
+    )
     sent.clear()
     assert reconcile_jobs().requeued == 1
     assert sent == [job.id]
@@ -53,7 +55,7 @@ def test_a_job_that_lost_too_many_workers_fails(sent: list[str]) -> None:
     set_job(
         job.id,
         attempts=get_settings().MAX_JOB_ATTEMPTS,
-        lease_expires_at=utcnow() - timedelta(seconds=1),
+        lease_expires_at=utcnow() - timedelta(seconds=get_settings().JOB_LEASE_SECONDS + 1),
     )
     assert reconcile_jobs().failed == 1
     failed = get(job.id)
@@ -105,3 +107,10 @@ def test_purge_removes_old_finished_jobs_and_ended_conversations(
     assert remaining == {running.id}  # the expired conversation took its job with it
     assert kept.job_id is None  # history outlives the purged job
     assert conversations == 2
+
+
+def test_a_lease_just_past_its_end_is_left_to_its_worker(sent: list[str]) -> None:
+    job = submit()
+    assert claim_job(job.id)
+    set_job(job.id, lease_expires_at=utcnow() - timedelta(seconds=1))
+    assert reconcile_jobs().requeued == 0  # its worker may renew once the database answers
