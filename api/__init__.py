@@ -11,6 +11,7 @@ from api.auth import register_authentication
 from api.commands import register_commands
 from api.errors import register_error_handlers
 from api.routes import chat, conversations, files, health, jobs, openapi, responses, web
+from shared.log_config import configure_logging
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if test_config:
         app.config.update(test_config)
-    logging.basicConfig(level=settings.LOG_LEVEL)
+    configure_logging(settings)
     register_error_handlers(app)
     register_authentication(app)
     register_commands(app)
