@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 import uuid
 
 from flask import Flask, Response, g, request
 
 from shared.auth import authenticate
 from shared.errors import ApiError
+from shared.log_context import reset_log_fields, set_log_fields
+
+log = logging.getLogger("api.requests")
 
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -18,6 +23,8 @@ def register_authentication(app: Flask) -> None:
     def _authenticate() -> None:
         given = request.headers.get("X-Request-ID", "")
         g.request_id = given if REQUEST_ID_PATTERN.match(given) else uuid.uuid4().hex
+        g.started = time.perf_counter()
+        g.log_fields = set_log_fields(request_id=g.request_id)
         if not request.path.startswith("/v1/"):
             return
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -33,4 +40,23 @@ def register_authentication(app: Flask) -> None:
     @app.after_request
     def _request_id(response: Response) -> Response:
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        route = request.url_rule.rule if request.url_rule else "(no route)"
+        log.info(
+            "%s %s %s",
+            request.method,
+            route,
+            response.status_code,
+            extra={
+                "method": request.method,
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - g.get("started", 0.0)) * 1000, 1),
+                "user_id": g.caller.token_user_id if "caller" in g else None,
+            },
+        )
         return response
+
+    @app.teardown_request
+    def _forget_log_fields(_exc: BaseException | None) -> None:
+        if "log_fields" in g:
+            reset_log_fields(g.log_fields)

@@ -29,7 +29,6 @@ def run(policy: str, backlog: int, seconds: int) -> list[JobTiming]:
             "OFFLINE_OPENAI_LATENCY_MS": "200",
             "RATE_LIMIT": "1000000/minute",
             "USER_MAX_INFLIGHT": "64",
-            "LOG_LEVEL": "WARNING",
         },
     ).start()
     try:

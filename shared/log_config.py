@@ -7,6 +7,7 @@ import logging
 import time
 from typing import Any
 
+from shared.log_context import ContextFilter
 from shared.settings import Settings
 
 # Attributes every LogRecord has; anything else on a record was passed in `extra=` and is kept.
@@ -35,6 +36,7 @@ def configure_logging(settings: Settings) -> None:
     else:
         formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handler.setFormatter(formatter)
+    handler.addFilter(ContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.LOG_LEVEL)

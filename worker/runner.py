@@ -18,6 +18,7 @@ from shared.job_lifecycle import (
     job_responses,
     store_response,
 )
+from shared.log_context import add_log_fields, log_fields
 from shared.models import Response
 from shared.settings import get_settings
 from worker import turns
@@ -45,20 +46,37 @@ def run_job(job_id: str) -> None:
         log.info("job %s is not waiting for a worker; message ignored", job_id)
         return
     with (
+        log_fields(
+            job_id=claim.job_id,
+            request_id=claim.request_id,
+            conversation_id=claim.conversation_id,
+            attempt=claim.attempt,
+        ),
         lease_keeper.holding(claim.job_id, claim.attempt),
         cancel_registry.running(claim.job_id) as cancel,
     ):
-        try:
-            outcome = execute(claim, cancel)
-        except ApiError as exc:
-            # The database is away: this attempt can't record anything. Its lease runs out and
-            # the reconciler gives the job to a worker again once the database is back.
-            log.warning("job %s attempt %s abandoned: %s", job_id, claim.attempt, exc.message)
-            return
-        except Exception as exc:
-            outcome = _failure(claim, cancel, exc)
-        if not persist(partial(finish_job, claim, outcome)):
-            log.warning("job %s attempt %s lost its lease; result discarded", job_id, claim.attempt)
+        log.info("job started")
+        _run_claimed(claim, cancel)
+
+
+def _run_claimed(claim: Claim, cancel: CancelToken) -> None:
+    try:
+        outcome = execute(claim, cancel)
+    except ApiError as exc:
+        # The database is away: this attempt can't record anything. Its lease runs out and
+        # the reconciler gives the job to a worker again once the database is back.
+        log.warning("job attempt abandoned: %s", exc.message)
+        return
+    except Exception as exc:
+        outcome = _failure(claim, cancel, exc)
+    if persist(partial(finish_job, claim, outcome)):
+        log.info(
+            "job finished: %s",
+            outcome.status,
+            extra={"error_code": (outcome.error or {}).get("code")},
+        )
+    else:
+        log.warning("job attempt lost its lease; its result is discarded")
 
 
 def _failure(claim: Claim, cancel: CancelToken, exc: Exception) -> Outcome:
@@ -99,6 +117,7 @@ def execute(claim: Claim, cancel: CancelToken) -> Outcome:
         sent = None
     rounds = 0
     while True:
+        add_log_fields(upstream_response_id=final.id)
         if not persist(partial(store_response, claim, response_row(claim, final, sent))):
             raise UpstreamFailure("lease_lost", "Another attempt took over this job.")
         calls = [item for item in final.output if item.type == "function_call"]

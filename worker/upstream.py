@@ -14,6 +14,7 @@ from openai.types.responses import Response as UpstreamResponse
 
 from shared import events
 from shared.job_lifecycle import Claim, record_upstream_response_id
+from shared.log_context import add_log_fields
 from shared.openai_client import get_openai_client
 from worker.cancellation import CancelToken
 from worker.persist import persist
@@ -169,6 +170,8 @@ def _follow(
             relay.saw(event.sequence_number)
             if kind == "response.created":
                 relay.created_id = event.response.id
+                add_log_fields(upstream_response_id=event.response.id)
+                log.info("upstream response created")
                 if record:  # a background response: resumable, and cancellable upstream
                     cancel.watch(stream, event.response.id)
                     persist(partial(record_upstream_response_id, claim, event.response.id))
