@@ -69,9 +69,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.database == "postgresql" and not os.environ.get("TEST_DATABASE_URL"):
         raise SystemExit("set TEST_DATABASE_URL to a PostgreSQL database")
-    stack = Stack(
-        database=args.database, settings={"RATE_LIMIT": "1000000/minute", "LOG_LEVEL": "WARNING"}
-    ).start()
+    stack = Stack(database=args.database, settings={"RATE_LIMIT": "1000000/minute"}).start()
     try:
         stack.processes["worker"].stop()
         stack.processes["beat"].stop()
