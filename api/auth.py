@@ -11,7 +11,7 @@ from flask import Flask, Response, g, request
 
 from shared.auth import authenticate
 from shared.errors import ApiError
-from shared.log_context import reset_log_fields, set_log_fields
+from shared.log_context import replace_log_fields
 
 log = logging.getLogger("api.requests")
 
@@ -24,7 +24,7 @@ def register_authentication(app: Flask) -> None:
         given = request.headers.get("X-Request-ID", "")
         g.request_id = given if REQUEST_ID_PATTERN.match(given) else uuid.uuid4().hex
         g.started = time.perf_counter()
-        g.log_fields = set_log_fields(request_id=g.request_id)
+        replace_log_fields(request_id=g.request_id)
         if not request.path.startswith("/v1/"):
             return
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -58,5 +58,5 @@ def register_authentication(app: Flask) -> None:
 
     @app.teardown_request
     def _forget_log_fields(_exc: BaseException | None) -> None:
-        if "log_fields" in g:
-            reset_log_fields(g.log_fields)
+        # Runs twice for a streamed answer (after the view, then after the stream): idempotent.
+        replace_log_fields()

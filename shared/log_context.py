@@ -22,6 +22,11 @@ def reset_log_fields(token: Token[dict[str, Any] | None]) -> None:
     _fields.reset(token)
 
 
+def replace_log_fields(**fields: Any) -> None:
+    """Start afresh: a server thread serving one request after another carries no ids over."""
+    _fields.set({k: v for k, v in fields.items() if v is not None} or None)
+
+
 @contextmanager
 def log_fields(**fields: Any) -> Iterator[None]:
     """Add `fields` to every log line written inside the block."""
