@@ -12,6 +12,7 @@ import json
 import logging
 import threading
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import openai
 
@@ -98,13 +99,27 @@ def probe() -> Capabilities:
         retrieve = False
     previous_response = True
     if not conversations:
-        try:
-            client.responses.create(
-                model=model, input="ping", previous_response_id=first.id, metadata=PROBE_METADATA
-            )
-        except openai.APIStatusError:
-            previous_response = False
+        previous_response = _chaining_carries_context(client, model, first)
     return Capabilities(conversations, previous_response, background and retrieve, retrieve)
+
+
+def _chaining_carries_context(client: openai.OpenAI, model: str, first: Any) -> bool:
+    """Whether `previous_response_id` really brings the earlier turn along.
+
+    Some upstreams accept it and drop it (a LiteLLM proxy without its database does), so an
+    accepted call proves nothing: the chained call must also count more input tokens than the
+    same input sent alone.
+    """
+    try:
+        alone = client.responses.create(model=model, input="ping", metadata=PROBE_METADATA)
+        chained = client.responses.create(
+            model=model, input="ping", previous_response_id=first.id, metadata=PROBE_METADATA
+        )
+    except openai.APIStatusError:
+        return False
+    if alone.usage is None or chained.usage is None:
+        return False
+    return chained.usage.input_tokens > alone.usage.input_tokens
 
 
 def _conversations_work(client: openai.OpenAI) -> bool:
