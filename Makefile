@@ -48,7 +48,7 @@ unit: install
 	$(VENV)/bin/pytest -q tests/unit
 
 clean:
-	rm -rf $(VENV) data test-output
+	rm -rf $(VENV) .venv-compat data test-output
 
 # The real third-party chain (issue 7): llama-cpp-python's server with Gemma 3 270M behind a
 # LiteLLM proxy, from its own pinned environment .venv-compat/ (its first build compiles
@@ -59,6 +59,7 @@ COMPAT_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_BLAS=OFF -DGGML_OPENMP=OFF -DGGML_
 	-DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
 $(COMPAT_VENV)/.synced: tests/compat/requirements.txt | $(UV)
+	@echo "Building $(COMPAT_VENV) (compiles llama.cpp: about 4-6 minutes on 2 cores)..."
 	$(UV) venv --quiet --allow-existing --python 3.11 $(COMPAT_VENV)
 	CMAKE_ARGS="$(COMPAT_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=2 \
 		$(UV) pip sync --quiet --python $(COMPAT_VENV)/bin/python tests/compat/requirements.txt
