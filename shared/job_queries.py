@@ -31,9 +31,11 @@ def get_job(user_id: str, job_id: str, wait_seconds: float = 0) -> dict[str, Any
     job = load_job(user_id, job_id)
     if wait_seconds > 0 and job.status not in job_states.TERMINAL:
         job = _wait_until_settled(user_id, job, wait_seconds)
-    with read_session() as session:
-        positions = queue_positions(session, user_id, [job], contiguous=False)
-    body = job_body(job, positions.get(job.id))
+    position = None
+    if job.status == job_states.QUEUED:
+        with read_session() as session:
+            position = queue_positions(session, user_id, [job], contiguous=False)[job.id]
+    body = job_body(job, position)
     if job.status == job_states.IN_PROGRESS and body["result"] is None:
         # The text generated so far, so a poll shows progress.
         body["result"] = {

@@ -3,6 +3,7 @@ caller owns. They run before anything is stored or queued."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -40,21 +41,19 @@ def check_tools(tools: list[Any] | None) -> None:
             )
 
 
-def referenced_file_ids(input_value: Any) -> list[tuple[str, str]]:
-    """The `file_…` ids an input names, with where (the param path) each one is."""
-    found = []
+def file_parts(input_value: Any) -> Iterator[tuple[dict[str, Any], str]]:
+    """The content parts of an input that name a file by id, each with its param path."""
     if isinstance(input_value, list):
         for i, message in enumerate(input_value):
             content = message.get("content")
             if isinstance(content, list):
                 for j, part in enumerate(content):
                     if part.get("file_id"):
-                        found.append((part["file_id"], f"input.{i}.content.{j}.file_id"))
-    return found
+                        yield part, f"input.{i}.content.{j}.file_id"
 
 
 def check_files(user_id: str, input_value: Any) -> None:
-    wanted = referenced_file_ids(input_value)
+    wanted = [(part["file_id"], param) for part, param in file_parts(input_value)]
     if not wanted:
         return
     owned = list_owned_ids(user_id, [file_id for file_id, _ in wanted])

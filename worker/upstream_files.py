@@ -7,23 +7,15 @@ from typing import Any
 
 from shared.files import file_for_upload, set_upstream_id
 from shared.openai_client import get_openai_client
+from shared.request_rules import file_parts
 
 
 def with_upstream_file_ids(input_value: Any) -> Any:
     """The input with every `file_…` id of ours replaced by its upstream file id."""
-    if not isinstance(input_value, list):
-        return input_value
     resolved = copy.deepcopy(input_value)
-    for message in resolved:
-        content = message.get("content")
-        if not isinstance(content, list):
-            continue
-        for part in content:
-            file_id = part.get("file_id")
-            if file_id and file_id.startswith("file_"):
-                part["file_id"] = upstream_file_id(file_id)
-                if part["type"] == "input_file" and not part.get("filename"):
-                    part.pop("filename", None)
+    for part, _param in file_parts(resolved):
+        if part["file_id"].startswith("file_"):
+            part["file_id"] = upstream_file_id(part["file_id"])
     return resolved
 
 
