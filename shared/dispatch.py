@@ -11,6 +11,8 @@ jobs `sent` with no message: the reconciler sends those again (DESIGN §5).
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
@@ -33,8 +35,51 @@ PENDING_KEY = "gw:dispatch:pending"
 CURSOR_KEY = "gw:dispatch:cursor"
 
 
+class _BackgroundPasses:
+    """One thread of this process runs the passes callers ask for; asks that arrive during a
+    pass are served by one more pass, so a burst of finished jobs costs a pass, not a burst."""
+
+    def __init__(self) -> None:
+        self._wake = threading.Event()
+        self._guard = threading.Lock()
+        self._pid: int | None = None
+
+    def request(self) -> None:
+        with self._guard:
+            if self._pid != os.getpid():  # none yet, or inherited through a fork
+                self._pid = os.getpid()
+                threading.Thread(target=self._serve, name="dispatcher", daemon=True).start()
+        self._wake.set()
+
+    def _serve(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            try:
+                dispatch_here()
+            except Exception:
+                log.exception("dispatch pass failed; the reconciler will dispatch later")
+
+
+_background: _BackgroundPasses | None = None
+
+
+def dispatch_in_background() -> None:
+    """From now on this process's dispatch_soon() hands passes to one background thread."""
+    global _background
+    _background = _background or _BackgroundPasses()
+
+
 def dispatch_soon() -> None:
-    """Ask for a dispatch; runs it here unless another process is dispatching right now."""
+    """Ask for a dispatch pass: on this process's dispatcher thread when it has one, else here."""
+    if _background is not None:
+        _background.request()
+    else:
+        dispatch_here()
+
+
+def dispatch_here() -> None:
+    """Dispatch now on this thread, unless another process is dispatching right now."""
     try:
         redis = get_redis()
         redis.set(PENDING_KEY, 1)

@@ -47,6 +47,8 @@ class Outcome:
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     required_action: dict[str, Any] | None = None
+    # The attempt's last upstream response, added to the history in the same transaction.
+    response: Response | None = None
 
 
 def _lease_deadline() -> Any:
@@ -149,23 +151,26 @@ def set_conversation_upstream_id(conversation_id: str, upstream_id: str) -> str:
 def store_response(claim: Claim, response: Response) -> bool:
     """Add one upstream response to the history, once, while this attempt still holds the job."""
     with write_session() as session:
-        holds = session.scalar(select(Job.id).where(*_fence(claim.job_id, claim.attempt)))
-        if holds is None:
+        if session.scalar(select(Job.id).where(*_fence(claim.job_id, claim.attempt))) is None:
             return False
-        if session.get(Response, response.id) is None:
-            session.add(response)
-        session.execute(
-            update(Job)
-            .where(Job.id == claim.job_id)
-            .values(upstream_response_id=response.id, pending_tool_outputs=None)
-        )
-        if claim.conversation_id:
-            session.execute(
-                update(Conversation)
-                .where(Conversation.id == claim.conversation_id)
-                .values(last_response_id=response.id)
-            )
+        _add_response(session, claim, response)
     return True
+
+
+def _add_response(session: Session, claim: Claim, response: Response) -> None:
+    if session.get(Response, response.id) is None:
+        session.add(response)
+    session.execute(
+        update(Job)
+        .where(Job.id == claim.job_id)
+        .values(upstream_response_id=response.id, pending_tool_outputs=None)
+    )
+    if claim.conversation_id:
+        session.execute(
+            update(Conversation)
+            .where(Conversation.id == claim.conversation_id)
+            .values(last_response_id=response.id)
+        )
 
 
 def job_responses(job_id: str) -> list[Response]:
@@ -200,6 +205,8 @@ def finish_job(claim: Claim, outcome: Outcome) -> bool:
         )
         if not changed:
             return False
+        if outcome.response is not None:
+            _add_response(session, claim, outcome.response)
         if terminal and claim.conversation_id:
             release_next_in_conversation(session, claim.conversation_id)
     events.publish(claim.job_id, "status", job_event(outcome), final=False)

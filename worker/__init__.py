@@ -2,9 +2,10 @@
 
 from typing import Any
 
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_init
 
 from shared.celery_app import celery_app as app
+from shared.dispatch import dispatch_in_background
 from shared.log_config import configure_logging
 from shared.settings import get_settings
 from worker import tasks as tasks
@@ -14,6 +15,12 @@ from worker import tasks as tasks
 def _configure_logging(**_kwargs: Any) -> None:
     """Celery leaves logging alone when this signal is handled: LOG_FORMAT decides."""
     configure_logging(get_settings())
+
+
+@worker_init.connect
+def _dispatch_in_background(**_kwargs: Any) -> None:
+    """Jobs end on many threads at once; one dispatcher thread serves their passes."""
+    dispatch_in_background()
 
 
 __all__ = ["app"]

@@ -60,15 +60,17 @@ def run_job(job_id: str) -> None:
 
 
 def _run_claimed(claim: Claim, cancel: CancelToken) -> None:
+    history: list[Response] = []
     try:
-        outcome = execute(claim, cancel)
+        history += earlier_responses(claim)
+        outcome = execute(claim, cancel, history)
     except ApiError as exc:
         # The database is away: this attempt can't record anything. Its lease runs out and
         # the reconciler gives the job to a worker again once the database is back.
         log.warning("job attempt abandoned: %s", exc.message)
         return
     except Exception as exc:
-        outcome = _failure(claim, cancel, exc)
+        outcome = _failure(claim, cancel, history, exc)
     if persist(partial(finish_job, claim, outcome)):
         log.info(
             "job finished: %s",
@@ -79,25 +81,28 @@ def _run_claimed(claim: Claim, cancel: CancelToken) -> None:
         log.warning("job attempt lost its lease; its result is discarded")
 
 
-def _failure(claim: Claim, cancel: CancelToken, exc: Exception) -> Outcome:
+def earlier_responses(claim: Claim) -> list[Response]:
+    """What earlier attempts added to the job's history (a first attempt has nothing yet)."""
+    return job_responses(claim.job_id) if claim.attempt > 1 else []
+
+
+def _failure(claim: Claim, cancel: CancelToken, history: list[Response], exc: Exception) -> Outcome:
     if cancel.cancelled or isinstance(exc, Cancelled):
-        return cancelled_outcome(claim, cancel)
+        return cancelled_outcome(cancel, history)
     try:
         failure = classify(exc)
     except Exception:
         log.exception("job %s failed unexpectedly", claim.job_id)
         failure = UpstreamFailure("internal_error", "The gateway failed running this job.")
-    result = result_of(claim.job_id, None) if failure.code == "invalid_structured_output" else None
     return Outcome(
-        status=job_states.FAILED,
-        result=result,
-        error={"code": failure.code, "message": failure.message},
+        status=job_states.FAILED, error={"code": failure.code, "message": failure.message}
     )
 
 
-def execute(claim: Claim, cancel: CancelToken) -> Outcome:
+def execute(claim: Claim, cancel: CancelToken, history: list[Response]) -> Outcome:
     """Call the upstream for the job until the model answers, a caller tool is called, or the
-    tool rounds run out. Raises on upstream failure."""
+    tool rounds run out; `history` gains each response stored on the way. Raises on upstream
+    failure."""
     caps = capabilities()
     turn = turns.Turn(claim, caps)
     relay = DeltaRelay(claim.job_id)
@@ -118,17 +123,20 @@ def execute(claim: Claim, cancel: CancelToken) -> Outcome:
     rounds = 0
     while True:
         add_log_fields(upstream_response_id=final.id)
-        if not persist(partial(store_response, claim, response_row(claim, final, sent))):
-            raise UpstreamFailure("lease_lost", "Another attempt took over this job.")
+        row = response_row(claim, final, sent)
         calls = [item for item in final.output if item.type == "function_call"]
         if final.status != "completed" or not calls:
-            break
+            return outcome_of(claim, final, [*history, row])
+        # Stored before the tools run: a retry resumes from here rather than asking again.
+        if not persist(partial(store_response, claim, row)):
+            raise UpstreamFailure("lease_lost", "Another attempt took over this job.")
+        history.append(row)
         outputs = [run_call(claim.job_id, call) for call in calls if turn.is_server_tool(call.name)]
         waiting = [call for call in calls if not turn.is_server_tool(call.name)]
         if waiting:
             return Outcome(
                 status=job_states.REQUIRES_ACTION,
-                result=result_of(claim.job_id, None),
+                result=result_of(history, None),
                 required_action={
                     "type": "submit_tool_outputs",
                     "tool_calls": [
@@ -149,7 +157,6 @@ def execute(claim: Claim, cancel: CancelToken) -> Outcome:
         final = run_response(
             claim, turn.continuation(outputs), relay, None, caps.background, cancel
         )
-    return outcome_of(claim, final)
 
 
 def run_call(job_id: str, call: Any) -> dict[str, Any]:
@@ -183,9 +190,8 @@ def response_row(claim: Claim, final: UpstreamResponse, sent: list[Any] | None) 
     )
 
 
-def result_of(job_id: str, parsed: Any) -> dict[str, Any]:
+def result_of(rows: list[Response], parsed: Any) -> dict[str, Any]:
     """The job's result from every response it produced: all calls, outputs and messages."""
-    rows = job_responses(job_id)
     output: list[Any] = []
     usage: dict[str, int] = {}
     for row in rows:
@@ -202,14 +208,17 @@ def result_of(job_id: str, parsed: Any) -> dict[str, Any]:
     }
 
 
-def outcome_of(claim: Claim, final: UpstreamResponse) -> Outcome:
+def outcome_of(claim: Claim, final: UpstreamResponse, rows: list[Response]) -> Outcome:
+    """How the job ends with `final`, the last of `rows`, which the outcome stores."""
     status = FINAL_STATUSES.get(final.status or "completed", job_states.FAILED)
+    error = None
     parsed = None
     if status == job_states.COMPLETED:
-        parsed = parsed_output(claim.request.get("text"), final.output_text)
-    result = result_of(claim.job_id, parsed)
-    error = None
-    if status == job_states.INCOMPLETE:
+        try:
+            parsed = parsed_output(claim.request.get("text"), final.output_text)
+        except UpstreamFailure as failure:
+            status, error = job_states.FAILED, {"code": failure.code, "message": failure.message}
+    elif status == job_states.INCOMPLETE:
         reason = final.incomplete_details.reason if final.incomplete_details else "unknown"
         error = {"code": "incomplete", "message": f"The response stopped early: {reason}."}
     elif status == job_states.FAILED:
@@ -217,13 +226,13 @@ def outcome_of(claim: Claim, final: UpstreamResponse) -> Outcome:
         error = {"code": "upstream_error", "message": message}
     elif status == job_states.CANCELLED:
         error = {"code": "cancelled", "message": "Cancelled by the caller."}
-    return Outcome(status=status, result=result, error=error)
+    return Outcome(status=status, result=result_of(rows, parsed), error=error, response=rows[-1])
 
 
-def cancelled_outcome(claim: Claim, cancel: CancelToken) -> Outcome:
+def cancelled_outcome(cancel: CancelToken, history: list[Response]) -> Outcome:
     """A cancelled job keeps what it cost: the upstream response's usage, where it can be read."""
-    result = result_of(claim.job_id, None)
-    result["output_text"] = result["output_text"] or events.partial_text(claim.job_id)
+    result = result_of(history, None)
+    result["output_text"] = result["output_text"] or events.partial_text(cancel.job_id)
     if cancel.upstream_response_id:
         try:
             stopped = turns.retrieve(cancel.upstream_response_id)
