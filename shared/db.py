@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -36,8 +39,14 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        write = connection.get_execution_options().get(SQLITE_WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        deadline = connection.get_execution_options().get(SQLITE_WRITE_OPTION)
+        if deadline is None:
+            connection.exec_driver_sql("BEGIN")
+            return
+        # Whatever is left of the writer's deadline is how long a foreign writer may hold us.
+        left = max(1, int((deadline - time.monotonic()) * 1000))
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={left}")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def build_engine(url: str) -> Engine:
@@ -97,11 +106,11 @@ def write_session() -> Iterator[Session]:
     """A session whose work commits as one transaction, or not at all."""
     engine = get_engine()
     with (
-        _local_writer_turn(engine),
+        _writer_turn(engine) as deadline,
         _session_factory(engine)() as session,
         _database_errors(),
     ):
-        session.connection(execution_options={SQLITE_WRITE_OPTION: True})
+        session.connection(execution_options={SQLITE_WRITE_OPTION: deadline})
         try:
             yield session
             session.commit()
@@ -114,19 +123,59 @@ _sqlite_writer = threading.Lock()
 
 
 @contextmanager
-def _local_writer_turn(engine: Engine) -> Iterator[None]:
-    """SQLite has one writer at a time. Threads of one process take turns on a Python lock,
-    which wakes the next one at once; left to SQLite's busy handler they would sleep in steps
-    of up to 100 ms each, and throughput would collapse under contention."""
+def _writer_turn(engine: Engine) -> Iterator[float]:
+    """SQLite has one writer at a time. Writers take turns on locks that let the next one in at
+    once: threads of a process on a Python lock, processes on a file lock beside the database.
+    Left to SQLite's busy handler they would sleep in steps of up to 100 ms each, and
+    throughput would collapse under contention. Yields the deadline of the whole wait."""
+    deadline = time.monotonic() + SQLITE_BUSY_SECONDS
     if engine.dialect.name != "sqlite":
-        yield
+        yield deadline
         return
     if not _sqlite_writer.acquire(timeout=SQLITE_BUSY_SECONDS):
-        raise ApiError(503, "database_unavailable", "The database is busy; try again.")
+        raise _busy()
     try:
-        yield
+        lock_file = _writer_lock_file(engine.url.database)
+        if lock_file is None:
+            yield deadline
+            return
+        _take_file_lock(lock_file, deadline)
+        try:
+            yield deadline
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
     finally:
         _sqlite_writer.release()
+
+
+def _take_file_lock(lock_file: int, deadline: float) -> None:
+    pause = 0.0005
+    while True:
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise _busy() from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.005)
+
+
+def _busy() -> ApiError:
+    return ApiError(503, "database_unavailable", "The database is busy; try again.")
+
+
+_lock_files: dict[tuple[int, str], int] = {}
+
+
+def _writer_lock_file(database: str | None) -> int | None:
+    """This process's descriptor of the file lock for a database file (None in memory)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    key = (os.getpid(), database)  # a forked child opens its own: flock is per open file
+    if key not in _lock_files:
+        _lock_files[key] = os.open(f"{database}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    return _lock_files[key]
 
 
 @contextmanager

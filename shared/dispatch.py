@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from shared import job_states, task_names
 from shared.celery_app import celery_app
 from shared.clock import utcnow
-from shared.db import write_session
+from shared.db import read_session, write_session
 from shared.errors import ApiError
 from shared.models import Job, User
 from shared.redis_client import get_redis
@@ -101,11 +101,11 @@ def dispatch_here() -> None:
 def dispatch_now() -> int:
     """One pass: mark as many ready jobs `sent` as the broker may hold, then send them."""
     settings = get_settings()
+    with read_session() as session:  # a full broker, the common case under load, takes no lock
+        if _free_broker_slots(session) <= 0:
+            return 0
     with write_session() as session:
-        pending = session.scalar(
-            select(func.count()).select_from(Job).where(Job.queue_state == job_states.SENT)
-        )
-        free = settings.BROKER_MAX_PENDING - (pending or 0)
+        free = _free_broker_slots(session)
         if free <= 0:
             return 0
         if settings.SCHEDULING == "fifo":
@@ -126,6 +126,13 @@ def dispatch_now() -> int:
     for job_id in sorted(sent_ids, key=order.__getitem__):
         send_job(job_id)
     return len(sent_ids)
+
+
+def _free_broker_slots(session: Session) -> int:
+    pending = session.scalar(
+        select(func.count()).select_from(Job).where(Job.queue_state == job_states.SENT)
+    )
+    return get_settings().BROKER_MAX_PENDING - (pending or 0)
 
 
 def send_job(job_id: str) -> None:
