@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from shared.clock import utcnow
@@ -86,13 +88,12 @@ def authenticate(token: str) -> Caller:
     return caller
 
 
-def ensure_user(session: Session, user_id: str) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        user = User(id=user_id, name=user_id)
-        session.add(user)
-        session.flush()
-    return user
+def ensure_user(session: Session, user_id: str) -> None:
+    """Make the user if missing; safe when many first requests of a new user race."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(User).values(id=user_id, name=user_id).on_conflict_do_nothing(index_elements=["id"])
+    )
 
 
 def acting_user_id(caller: Caller, requested_user_id: str | None) -> str:

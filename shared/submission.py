@@ -59,6 +59,8 @@ def submit_job(submission: JobSubmission) -> tuple[Job, bool]:
                     return earlier, False
             job = _insert_job(session, submission, digest)
     except IntegrityError:
+        if not submission.idempotency_key:
+            raise
         # Another request with the same idempotency key won the race: answer with its job.
         with write_session() as session:
             earlier = _earlier_job(session, submission, digest)

@@ -23,7 +23,8 @@ def set_limits(
     weight: int | None = None,
 ) -> User:
     with write_session() as session:
-        user = ensure_user(session, user_id)
+        ensure_user(session, user_id)
+        user = session.get_one(User, user_id)
         if reset_max_inflight:
             user.max_inflight = None
         elif max_inflight is not None:

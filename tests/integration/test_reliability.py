@@ -67,6 +67,21 @@ def test_fifty_concurrent_submits_with_one_key_make_one_job(
     assert reused.json()["error"]["code"] == "idempotency_key_reused"
 
 
+def test_a_new_users_concurrent_first_submits_each_make_their_own_job(api: httpx.Client) -> None:
+    user = f"newcomer-{uuid.uuid4().hex[:6]}"
+
+    def submit(index: int) -> httpx.Response:
+        return api.post("/v1/chat", json={"message": f"first {index}", "user_id": user})
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(submit, range(16)))
+    assert [answer.status_code for answer in answers] == [202] * 16
+    job_ids = {answer.json()["id"] for answer in answers}
+    assert len(job_ids) == 16
+    listed = api.get("/v1/jobs", params={"user_id": user, "limit": 100}).json()["data"]
+    assert {job["id"] for job in listed} == job_ids
+
+
 def test_worker_killed_mid_run_loses_and_doubles_nothing(fault_stack: Stack) -> None:
     report = faults.worker_killed(fault_stack, jobs=60, kills=2)
     # A worker killed between sending a create and recording the response id it got back can't
