@@ -34,10 +34,17 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy shared
 
-# The benchmarks, each printing one table (minutes; never part of `make test`).
+# The benchmarks, each printing one table (an hour or so; never part of `make test`). With
+# TEST_DATABASE_URL set, those with a --database option run on SQLite and on PostgreSQL.
 bench: install
+	@command -v wrk >/dev/null && command -v hey >/dev/null || { echo "wrk and hey are missing: install them with 'sudo apt-get install wrk hey'."; exit 1; }
 	$(VENV)/bin/python -m bench.queued_listing
 	$(VENV)/bin/python -m bench.fairness
+	$(VENV)/bin/python -m bench.submit_throughput
+	$(VENV)/bin/python -m bench.queue_overhead
+	$(VENV)/bin/python -m bench.slow_upstream
+	$(VENV)/bin/python -m bench.polling_cost
+	$(VENV)/bin/python -m bench.expiry_sweep
 
 # The fault scenarios at full size (minutes), one table; FAULTS_DATABASE=postgresql with
 # TEST_DATABASE_URL set runs them on PostgreSQL.

@@ -28,6 +28,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     configure_logging(settings)
     register_error_handlers(app)
+    # Imported here, in the serving process, never at import: see api/metrics.py.
+    from api.metrics import register_metrics
+
+    register_metrics(app)
     register_authentication(app)
     register_commands(app)
 

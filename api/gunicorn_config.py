@@ -1,5 +1,8 @@
 """Gunicorn settings for the API: `gunicorn -c python:api.gunicorn_config 'api:create_app()'`."""
 
+import os
+from typing import Any
+
 from shared.settings import get_settings
 
 _settings = get_settings()
@@ -11,3 +14,27 @@ threads = _settings.API_THREADS
 # Gunicorn would answer an over-long request line with its own HTML page; let the app answer
 # (an over-long parameter gets the JSON 422 every other bad input gets).
 limit_request_line = 0
+
+
+def post_worker_init(_worker: object) -> None:
+    """Submits arrive on many threads at once; one dispatcher thread serves their passes."""
+    from shared.dispatch import dispatch_in_background
+
+    dispatch_in_background()
+
+
+def on_starting(_server: object) -> None:
+    """The worker processes share one metrics directory (prometheus-client's multiprocess mode),
+    emptied here so each start counts from zero. Set before any process imports the client."""
+    directory = _settings.api_metrics_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
+def child_exit(_server: object, worker: Any) -> None:
+    """A dead worker's live gauges (upstream calls in flight) stop counting."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

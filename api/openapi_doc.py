@@ -420,6 +420,18 @@ def build_document() -> dict[str, Any]:
                 },
             }
         },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics of the API (keep this off the public internet)",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "the Prometheus text format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
         "/healthz": {"get": _operation("Liveness", ("200", "alive", "Health"), secured=False)},
         "/readyz": {
             "get": _operation(

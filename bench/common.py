@@ -1,16 +1,50 @@
-"""What the benchmarks share: percentiles, a table printer, and job timings read from the DB."""
+"""What the benchmarks share: percentiles, a table printer, job timings read from the DB, the
+database choice, the product's production settings, and open-loop asyncio load."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import math
-from collections.abc import Sequence
+import os
+import resource
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import create_engine, select
+import httpx
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
+from shared import job_states
 from shared.models import Job
+from shared.settings import Settings
+
+T = TypeVar("T")
+
+# The harness's test values (6 s leases, a reconcile pass every second, re-sends after 5 s) make
+# beat and the worker busier than a deployment; benchmarks run with the product's defaults.
+_DEFAULTS = Settings()
+PRODUCTION_SETTINGS = {
+    "JOB_LEASE_SECONDS": str(_DEFAULTS.JOB_LEASE_SECONDS),
+    "RECONCILE_SECONDS": str(_DEFAULTS.RECONCILE_SECONDS),
+    "RESEND_AFTER_SECONDS": str(_DEFAULTS.RESEND_AFTER_SECONDS),
+    "OPENAI_MAX_RETRIES": str(_DEFAULTS.OPENAI_MAX_RETRIES),
+    "OPENAI_TIMEOUT_SECONDS": str(_DEFAULTS.OPENAI_TIMEOUT_SECONDS),
+    "RATE_LIMIT": "100000000/minute",
+}
+WORKER_CONCURRENCY = _DEFAULTS.WORKER_CONCURRENCY  # what `make run` gives its worker
+API_WORKERS = _DEFAULTS.API_WORKERS
+API_THREADS = _DEFAULTS.API_THREADS
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """SIGTERM (a `kill`, a timeout) unwinds like Ctrl-C, so each Stack stops its processes."""
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(128 + signal.SIGTERM))
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -31,6 +65,19 @@ def print_table(title: str, headers: list[str], rows: list[list[str]]) -> None:
         print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
 
 
+def ms(seconds: float) -> str:
+    return "-" if math.isnan(seconds) else f"{seconds * 1000:.0f} ms"
+
+
+def fine_ms(seconds: float) -> str:
+    """Milliseconds with one decimal, for gaps of a few ms."""
+    return "-" if math.isnan(seconds) else f"{seconds * 1000:.1f} ms"
+
+
+def mib(size: float) -> str:
+    return "-" if math.isnan(size) else f"{size / 2**20:.0f} MiB"
+
+
 @dataclass(frozen=True)
 class JobTiming:
     user_id: str
@@ -38,6 +85,7 @@ class JobTiming:
     started_at: datetime | None
     finished_at: datetime | None
     status: str
+    job_id: str = ""
 
     @property
     def queue_wait(self) -> float | None:
@@ -50,11 +98,107 @@ def job_timings(database_url: str) -> list[JobTiming]:
     engine = create_engine(database_url)
     with Session(engine) as session:
         rows = session.execute(
-            select(Job.user_id, Job.created_at, Job.started_at, Job.finished_at, Job.status)
+            select(Job.user_id, Job.created_at, Job.started_at, Job.finished_at, Job.status, Job.id)
         ).all()
     engine.dispose()
     return [JobTiming(*row) for row in rows]
 
 
-def ms(seconds: float) -> str:
-    return "-" if math.isnan(seconds) else f"{seconds * 1000:.0f} ms"
+def wait_for_terminal_jobs(database_url: str, count: int, timeout: float) -> int:
+    """Poll the database (twice a second) until `count` jobs are terminal; answer how many are."""
+    engine = create_engine(database_url)
+    deadline = time.monotonic() + timeout
+    done = 0
+    try:
+        while time.monotonic() < deadline:
+            with Session(engine) as session:
+                done = int(
+                    session.scalar(
+                        select(func.count())
+                        .select_from(Job)
+                        .where(Job.status.in_(job_states.TERMINAL))
+                    )
+                    or 0
+                )
+            if done >= count:
+                break
+            time.sleep(0.5)
+    finally:
+        engine.dispose()
+    return done
+
+
+def repeated_jobs_note(job_ids: Sequence[str]) -> str:
+    """A warning when 202 answers named the same job twice: those submits were lost (seen on
+    PostgreSQL when a new user's first submits race; see bench/README.md)."""
+    named = [job_id for job_id in job_ids if job_id]
+    repeats = len(named) - len(set(named))
+    return f" ({repeats} answers repeat another's job id!)" if repeats else ""
+
+
+def add_database_option(parser: argparse.ArgumentParser) -> None:
+    default = "both" if os.environ.get("TEST_DATABASE_URL") else "sqlite"
+    parser.add_argument(
+        "--database",
+        choices=["sqlite", "postgresql", "both"],
+        default=default,
+        help="PostgreSQL needs TEST_DATABASE_URL; default: both when it is set, else sqlite",
+    )
+
+
+def databases(choice: str) -> list[str]:
+    chosen = ["sqlite", "postgresql"] if choice == "both" else [choice]
+    if "postgresql" in chosen and not os.environ.get("TEST_DATABASE_URL"):
+        raise SystemExit("set TEST_DATABASE_URL to a PostgreSQL database")
+    return chosen
+
+
+def async_client(base_url: str, token: str | None, connections: int) -> httpx.AsyncClient:
+    """An asyncio client for many concurrent requests (httpx's default pool holds only 100)."""
+    _allow_open_files(connections + 256)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.AsyncClient(
+        base_url=base_url,
+        headers=headers,
+        timeout=httpx.Timeout(900, connect=60),
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+    )
+
+
+def _allow_open_files(count: int) -> None:
+    """A thousand sockets need more than the usual soft limit of 1,024 descriptors."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < count:
+        wanted = count if hard == resource.RLIM_INFINITY else min(count, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+async def open_loop(
+    count: int, rate: float, start_one: Callable[[int], Awaitable[T]]
+) -> tuple[list[T], list[float]]:
+    """Start call i at i/rate seconds, whatever earlier calls are doing (open loop); answer the
+    results and how late each call started (the load generator falling behind shows there)."""
+    loop = asyncio.get_running_loop()
+    origin = loop.time()
+    tasks: list[asyncio.Task[T]] = []
+    lags: list[float] = []
+    for index in range(count):
+        due = origin + index / rate
+        if due > loop.time():
+            await asyncio.sleep(due - loop.time())
+        lags.append(max(0.0, loop.time() - due))
+        tasks.append(asyncio.create_task(start_one(index)))
+    return list(await asyncio.gather(*tasks)), lags
+
+
+async def all_at_once(
+    count: int, concurrency: int, start_one: Callable[[int], Awaitable[T]]
+) -> list[T]:
+    """Run `count` calls, `concurrency` at a time, as fast as they complete."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def gated(index: int) -> T:
+        async with gate:
+            return await start_one(index)
+
+    return list(await asyncio.gather(*(gated(index) for index in range(count))))

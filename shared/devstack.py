@@ -56,10 +56,8 @@ def main() -> int:
     token = settings.BOOTSTRAP_TOKEN or _dev_token()
     env["BOOTSTRAP_TOKEN"] = token
     upgrade_database()
-    processes["api"] = (
-        f"{bin_dir}/gunicorn --bind 0.0.0.0:{settings.API_PORT} --worker-class gthread "
-        "--workers 2 --threads 32 'api:create_app()'"
-    )
+    # The config binds API_PORT and keeps the worker processes' metrics (API_METRICS_DIR).
+    processes["api"] = f"{bin_dir}/gunicorn -c python:api.gunicorn_config 'api:create_app()'"
     processes["worker"] = (
         f"{bin_dir}/celery -A worker worker --loglevel INFO --pool threads "
         f"--concurrency {settings.WORKER_CONCURRENCY} -Q jobs,maintenance"
@@ -72,7 +70,9 @@ def main() -> int:
         f"\nGateway API: {url}   token: {token}\nTry:\n"
         f"  curl -s -X POST {url}/v1/chat -H 'Authorization: Bearer {token}' "
         "-H 'Content-Type: application/json' -H 'Prefer: wait=10' "
-        """-d '{"message": "Hello, my name is Ada", "user_id": "alice"}'\n""",
+        """-d '{"message": "Hello, my name is Ada", "user_id": "alice"}'\n"""
+        f"Metrics: {url}/metrics, worker :{settings.WORKER_METRICS_PORT}/metrics, "
+        f"beat :{settings.BEAT_METRICS_PORT}/metrics\n",
         flush=True,
     )
     manager = Manager()

@@ -7,7 +7,7 @@ whose job another worker took over) can no longer change the job or add to its h
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -37,6 +37,8 @@ class Claim:
     upstream_response_id: str | None
     pending_tool_outputs: list[Any] | None
     request_id: str | None
+    created_at: datetime
+    started_at: datetime
 
 
 @dataclass
@@ -93,6 +95,8 @@ def claim_job(job_id: str) -> Claim | None:
             upstream_response_id=job.upstream_response_id,
             pending_tool_outputs=job.pending_tool_outputs,
             request_id=job.request_id,
+            created_at=job.created_at,
+            started_at=job.started_at or utcnow(),
         )
     events.publish(job_id, "status", {"status": job_states.IN_PROGRESS, "attempt": attempt})
     return claim

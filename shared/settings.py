@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from dotenv import load_dotenv
@@ -60,6 +62,10 @@ class Settings(BaseModel):
     OFFLINE_OPENAI_CAPABILITIES: str = ""
     UPSTREAM_HISTORY: HistoryMode = "auto"
     UPSTREAM_HISTORY_MAX_ITEMS: int = Field(default=100, ge=1)
+    # Empty: <temp dir>/gateway-api-metrics-<API_PORT>, so two gateways on one host never share.
+    API_METRICS_DIR: str = ""
+    WORKER_METRICS_PORT: int = Field(default=9101, ge=0, le=65535)  # 0: no metrics server
+    BEAT_METRICS_PORT: int = Field(default=9102, ge=0, le=65535)  # 0: no metrics server
 
     @field_validator("MCP_ALLOWED_URLS", mode="before")
     @classmethod
@@ -82,6 +88,13 @@ class Settings(BaseModel):
     @property
     def conversation_ttl_seconds(self) -> float:
         return self.CONVERSATION_TTL_MINUTES * 60
+
+    @property
+    def api_metrics_dir(self) -> Path:
+        """Where the API's gunicorn processes keep their metrics (prometheus-client's
+        multiprocess mode); emptied at every API start."""
+        default = Path(tempfile.gettempdir()) / f"gateway-api-metrics-{self.API_PORT}"
+        return Path(self.API_METRICS_DIR) if self.API_METRICS_DIR else default
 
     @property
     def upstream_call_budget_seconds(self) -> float:

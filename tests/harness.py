@@ -125,6 +125,8 @@ class Stack:
         self.redis_port = free_port()
         self.upstream_port = free_port()
         self.api_port = free_port()
+        self.worker_metrics_port = free_port()
+        self.beat_metrics_port = free_port()
         self.database_url = self._make_database()
 
     def _make_database(self) -> str:
@@ -171,6 +173,9 @@ class Stack:
             RECONCILE_SECONDS="1",
             RESEND_AFTER_SECONDS="5",
             PYTHONUNBUFFERED="1",
+            API_METRICS_DIR=str(self.workdir / "api-metrics"),
+            WORKER_METRICS_PORT=str(self.worker_metrics_port),
+            BEAT_METRICS_PORT=str(self.beat_metrics_port),
         )
         env.update(self.settings)
         return env

@@ -2,13 +2,14 @@
 
 from typing import Any
 
-from celery.signals import setup_logging, worker_init
+from celery.signals import beat_init, setup_logging, worker_init
 
 from shared.celery_app import celery_app as app
 from shared.dispatch import dispatch_in_background
 from shared.log_config import configure_logging
 from shared.settings import get_settings
 from worker import tasks as tasks
+from worker.metrics_server import serve_beat_metrics, serve_metrics
 
 
 @setup_logging.connect
@@ -21,6 +22,16 @@ def _configure_logging(**_kwargs: Any) -> None:
 def _dispatch_in_background(**_kwargs: Any) -> None:
     """Jobs end on many threads at once; one dispatcher thread serves their passes."""
     dispatch_in_background()
+
+
+@worker_init.connect
+def _serve_worker_metrics(**_kwargs: Any) -> None:
+    serve_metrics(get_settings().WORKER_METRICS_PORT)
+
+
+@beat_init.connect
+def _serve_beat_metrics(**_kwargs: Any) -> None:
+    serve_beat_metrics(get_settings().BEAT_METRICS_PORT)
 
 
 __all__ = ["app"]

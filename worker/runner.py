@@ -8,7 +8,8 @@ from typing import Any
 
 from openai.types.responses import Response as UpstreamResponse
 
-from shared import events, job_states
+from shared import events, job_states, metrics
+from shared.clock import utcnow
 from shared.errors import ApiError
 from shared.job_lifecycle import (
     Claim,
@@ -45,6 +46,8 @@ def run_job(job_id: str) -> None:
     if claim is None:
         log.info("job %s is not waiting for a worker; message ignored", job_id)
         return
+    if claim.attempt > 1 and not claim.pending_tool_outputs:  # not a resume after tool outputs
+        metrics.count_job_retry(claim.kind)
     with (
         log_fields(
             job_id=claim.job_id,
@@ -77,6 +80,13 @@ def _run_claimed(claim: Claim, cancel: CancelToken) -> None:
             outcome.status,
             extra={"error_code": (outcome.error or {}).get("code")},
         )
+        if outcome.status in job_states.TERMINAL:
+            metrics.observe_job_finished(
+                claim.kind,
+                outcome.status,
+                queue_wait_seconds=(claim.started_at - claim.created_at).total_seconds(),
+                run_seconds=(utcnow() - claim.started_at).total_seconds(),
+            )
     else:
         log.warning("job attempt lost its lease; its result is discarded")
 

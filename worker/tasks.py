@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import task_names
+from shared import metrics, task_names
 from shared.celery_app import celery_app
 from shared.conversations import expire_idle_conversations
 from shared.sweeps import purge_old_data, reconcile_jobs
@@ -18,17 +18,23 @@ def run_job(job_id: str) -> None:
 
 @celery_app.task(name=task_names.EXPIRE_CONVERSATIONS)
 def expire_idle_conversations_task() -> int:
-    return expire_idle_conversations()
+    expired = expire_idle_conversations()
+    metrics.count_expired_conversations(expired)
+    return expired
 
 
 @celery_app.task(name=task_names.RECONCILE_JOBS)
 def reconcile_jobs_task() -> dict[str, int]:
-    return vars(reconcile_jobs())
+    report = vars(reconcile_jobs())
+    metrics.count_reconciled(report)
+    return report
 
 
 @celery_app.task(name=task_names.PURGE_OLD_DATA)
 def purge_old_data_task() -> dict[str, int]:
-    return purge_old_data()
+    purged = purge_old_data()
+    metrics.count_purged_rows(purged)
+    return purged
 
 
 @celery_app.task(

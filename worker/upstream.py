@@ -12,7 +12,7 @@ from typing import Any
 import openai
 from openai.types.responses import Response as UpstreamResponse
 
-from shared import events
+from shared import events, metrics
 from shared.job_lifecycle import Claim, record_upstream_response_id
 from shared.log_context import add_log_fields
 from shared.openai_client import get_openai_client
@@ -123,14 +123,16 @@ def run_response(
     for _ in range(RESUMES_PER_RESPONSE + 1):
         cancel.check()
         try:
-            if response_id is not None:
-                stream = client.responses.retrieve(
-                    response_id, stream=True, starting_after=relay.last_sequence or 0
-                )
-            else:
-                stream = client.responses.create(**params, stream=True, background=background)
-            cancel.watch(stream, response_id)
-            final = _follow(stream, claim, relay, cancel, record=response_id is None and background)
+            with metrics.upstream_call("create" if response_id is None else "resume"):
+                if response_id is not None:
+                    stream = client.responses.retrieve(
+                        response_id, stream=True, starting_after=relay.last_sequence or 0
+                    )
+                else:
+                    stream = client.responses.create(**params, stream=True, background=background)
+                cancel.watch(stream, response_id)
+                record = response_id is None and background
+                final = _follow(stream, claim, relay, cancel, record=record)
         except openai.APIConnectionError:
             cancel.check()
             response_id = response_id or relay.created_id

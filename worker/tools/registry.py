@@ -11,6 +11,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from shared import metrics
 from shared.tool_catalog import SERVER_TOOL_NAMES, SERVER_TOOLS
 from worker.tools.arithmetic import calculate
 from worker.tools.results import ToolError, ToolResult
@@ -28,6 +29,12 @@ TOOL_FUNCTIONS: Mapping[str, ToolFunction] = MappingProxyType(
 
 def run_server_tool(name: str, arguments_json: str) -> ToolResult:
     """Run the server tool `name` with the model's JSON arguments; failures come back ok=False."""
+    result = _run(name, arguments_json)
+    metrics.count_tool_call(name, result.ok)
+    return result
+
+
+def _run(name: str, arguments_json: str) -> ToolResult:
     function = TOOL_FUNCTIONS.get(name)
     if function is None or name not in SERVER_TOOL_NAMES:
         known = ", ".join(sorted(SERVER_TOOL_NAMES))

@@ -1,0 +1,52 @@
+"""The baselines' bare Celery: the same Redis broker and core settings as the product's Celery
+app, a no-op task (what bench/bare_submit_app.py enqueues) and a task that pushes its finish
+time to a Redis list (the queue's round-trip floor in bench/queue_overhead.py).
+
+The worker runs `celery -A bench.bare_celery worker -Q bare` with REDIS_URL set."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from celery import Celery
+from redis import Redis
+
+QUEUE = "bare"
+FINISH_TASK = "bare.finish"
+DONE_TTL_SECONDS = 600
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def make_app(broker_url: str) -> Celery:
+    app = Celery("bare", broker=broker_url)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        task_acks_late=True,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        broker_pool_limit=50,
+        task_default_queue=QUEUE,
+    )
+    return app
+
+
+app = make_app(REDIS_URL)
+_redis = Redis.from_url(REDIS_URL, max_connections=1000)
+
+
+@app.task(name="bare.noop")
+def noop(*_args: object) -> None:
+    return None
+
+
+@app.task(name=FINISH_TASK)
+def finish(key: str) -> None:
+    """Push when this ran (unix seconds) to `key`, where the sender waits with BLPOP."""
+    pipe = _redis.pipeline(transaction=False)
+    pipe.rpush(key, repr(time.time()))
+    pipe.expire(key, DONE_TTL_SECONDS)
+    pipe.execute()

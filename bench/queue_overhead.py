@@ -1,0 +1,226 @@
+"""Queue overhead: with an upstream that answers at once, how long from a submit until a client
+blocked in `GET /v1/jobs/{id}?wait=30` sees the job completed, at a steady 200 jobs/s (open loop:
+each job is submitted on schedule whatever the others are doing)? And how soon after the job's
+finished_at does the long poll answer? Beside it, the floor: a bare Celery round trip (a no-op
+task that pushes its finish time to a Redis list the sender waits on) on the same Redis.
+
+    python -m bench.queue_overhead [--jobs 2000] [--rate 200] [--database sqlite|postgresql|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+import httpx
+from redis import Redis
+
+from bench.bare_celery import FINISH_TASK, QUEUE, make_app
+from bench.common import (
+    API_THREADS,
+    PRODUCTION_SETTINGS,
+    WORKER_CONCURRENCY,
+    add_database_option,
+    async_client,
+    databases,
+    exit_cleanly_on_sigterm,
+    fine_ms,
+    job_timings,
+    ms,
+    open_loop,
+    percentile,
+    print_table,
+    repeated_jobs_note,
+)
+from bench.processes import (
+    cpu_seconds,
+    pid_of,
+    serve_product_api,
+    start_bare_celery_worker,
+)
+from shared.job_states import TERMINAL
+from tests.harness import Stack
+
+FLOOR_THREADS = 256
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One job as its client saw it; times are unix seconds."""
+
+    job_id: str
+    sent: float  # the submit left the client
+    seen: float  # the terminal job came back to the client
+    status: str
+    finished: float | None = None  # the job's finished_at (the DB), or the floor task's own time
+
+    @property
+    def round_trip(self) -> float:
+        return self.seen - self.sent
+
+    @property
+    def notice_gap(self) -> float | None:
+        return None if self.finished is None else self.seen - self.finished
+
+
+async def product_jobs(
+    api_url: str, token: str, args: argparse.Namespace
+) -> tuple[list[Seen], list[float]]:
+    # A connection for every job that may be waiting at once: none queues in the client.
+    async with async_client(api_url, token, connections=args.warmup + args.jobs) as api:
+
+        async def submit_and_wait(index: int) -> Seen:
+            sent = time.time()
+            try:
+                return await submitted_and_waited(index, sent)
+            except httpx.HTTPError as exc:
+                print(f"job {index}: {exc!r}", file=sys.stderr)
+                return Seen("", sent, time.time(), type(exc).__name__)
+
+        async def submitted_and_waited(index: int, sent: float) -> Seen:
+            user = f"user-{index % args.users}"
+            answer = await api.post("/v1/chat", json={"message": f"job {index}", "user_id": user})
+            if answer.status_code != 202:
+                return Seen("", sent, time.time(), f"submit {answer.status_code}")
+            job_id = answer.json()["id"]
+            while True:  # ?wait answers after 30 s at the latest: wait again until terminal
+                answer = await api.get(f"/v1/jobs/{job_id}", params={"wait": 30, "user_id": user})
+                if answer.status_code != 200:
+                    return Seen(job_id, sent, time.time(), f"poll {answer.status_code}")
+                status = answer.json()["status"]
+                if status in TERMINAL:
+                    return Seen(job_id, sent, time.time(), status)
+
+        await open_loop(args.warmup, args.rate, submit_and_wait)
+        return await asyncio.wait_for(
+            open_loop(args.jobs, args.rate, submit_and_wait), args.timeout
+        )
+
+
+def run_stack(
+    database: str, args: argparse.Namespace, with_floor: bool
+) -> tuple[list[str], list[str] | None]:
+    """The gateway on `database`; then, if asked, the floor on the same Redis."""
+    stack = Stack(
+        database=database,
+        worker_concurrency=WORKER_CONCURRENCY,
+        settings={**PRODUCTION_SETTINGS, "OFFLINE_OPENAI_LATENCY_MS": "0"},
+    ).start()
+    try:
+        api = serve_product_api(stack, threads=args.api_threads)
+        worker = stack.processes["worker"]
+        before = cpu_seconds(pid_of(api)), cpu_seconds(pid_of(worker))
+        seen, lags = asyncio.run(product_jobs(stack.api_url, stack.token, args))
+        cpu = cpu_seconds(pid_of(api)) - before[0], cpu_seconds(pid_of(worker)) - before[1]
+        finished = {t.job_id: t.finished_at for t in job_timings(stack.database_url)}
+        seen = [
+            replace(s, finished=finished[s.job_id].timestamp())
+            if finished.get(s.job_id) is not None
+            else s
+            for s in seen
+        ]
+        jobs = args.warmup + args.jobs
+        row = summary_row(f"gateway ({database})", seen, lags)
+        row.append(f"{cpu[0] / jobs * 1000:.1f} / {cpu[1] / jobs * 1000:.1f} ms")
+        if not with_floor:
+            return row, None
+        stack.processes["worker"].stop()
+        stack.processes["beat"].stop()
+        return row, run_floor(stack, args)
+    finally:
+        stack.stop()
+
+
+def run_floor(stack: Stack, args: argparse.Namespace) -> list[str]:
+    start_bare_celery_worker(stack, WORKER_CONCURRENCY)
+    celery = make_app(stack.redis_url)
+    redis = Redis.from_url(stack.redis_url, max_connections=FLOOR_THREADS + 16)
+
+    def round_trip(index: int) -> Seen:
+        key = f"bench:floor:{uuid.uuid4().hex}"
+        sent = time.time()
+        celery.send_task(FINISH_TASK, args=[key], queue=QUEUE)
+        answer = redis.blpop([key], timeout=30)
+        if answer is None:
+            return Seen(key, sent, time.time(), "timeout")
+        return Seen(key, sent, time.time(), "completed", float(answer[1]))
+
+    async def drive() -> tuple[list[Seen], list[float]]:
+        loop = asyncio.get_running_loop()
+        with ThreadPoolExecutor(FLOOR_THREADS) as pool:
+
+            async def one(index: int) -> Seen:
+                return await loop.run_in_executor(pool, round_trip, index)
+
+            await open_loop(args.warmup, args.rate, one)
+            return await asyncio.wait_for(open_loop(args.jobs, args.rate, one), args.timeout)
+
+    seen, lags = asyncio.run(drive())
+    return [*summary_row("bare Celery round trip (floor)", seen, lags), "-"]
+
+
+def summary_row(label: str, seen: list[Seen], lags: list[float]) -> list[str]:
+    completed = [s for s in seen if s.status == "completed"]
+    trips = [s.round_trip for s in completed]
+    gaps = [gap for s in completed if (gap := s.notice_gap) is not None]
+    others = Counter(s.status for s in seen if s.status != "completed")
+    return [
+        label,
+        f"{len(completed)}"
+        + "".join(f" (+{count} {status})" for status, count in sorted(others.items()))
+        + repeated_jobs_note([s.job_id for s in seen]),
+        ms(percentile(trips, 0.5)),
+        ms(percentile(trips, 0.99)),
+        ms(max(trips, default=float("nan"))),
+        fine_ms(percentile(gaps, 0.5)),
+        fine_ms(percentile(gaps, 0.99)),
+        ms(percentile(lags, 0.99)),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=2000)
+    parser.add_argument("--rate", type=int, default=200, help="jobs a second, open loop")
+    parser.add_argument("--warmup", type=int, default=50, help="jobs first, not counted")
+    parser.add_argument("--users", type=int, default=20, help="jobs spread over this many users")
+    # Every blocked ?wait holds one API thread; at 200 jobs/s a second of queueing is 200 of
+    # them, more than the 2 x 32 of the production default.
+    parser.add_argument("--api-threads", type=int, default=512, help="API_THREADS for the run")
+    parser.add_argument("--timeout", type=float, default=600, help="give up after this (s)")
+    add_database_option(parser)
+    args = parser.parse_args()
+    exit_cleanly_on_sigterm()
+    rows, floors = [], []
+    for index, database in enumerate(databases(args.database)):
+        row, floor = run_stack(database, args, with_floor=index == 0)
+        rows.append(row)
+        floors += [floor] if floor else []
+    rows += floors
+    print_table(
+        f"Queue overhead: {args.jobs} jobs at {args.rate}/s (open loop), upstream instant, one "
+        f"worker x {WORKER_CONCURRENCY} threads, API {args.api_threads} threads a process "
+        f"(default {API_THREADS}) (target: finished_at -> ?wait answer <= 10 ms)",
+        [
+            "path",
+            "completed",
+            "submit->seen p50",
+            "p99",
+            "max",
+            "finished->seen p50",
+            "p99",
+            "load lag p99",
+            "CPU a job: API / worker",
+        ],
+        rows,
+    )
+
+
+if __name__ == "__main__":
+    main()

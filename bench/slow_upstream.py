@@ -1,0 +1,215 @@
+"""Concurrency with a slow upstream: 2,000 jobs submitted at once, the upstream taking 1 s a call,
+ONE worker process with WORKER_CONCURRENCY threads. Beside it, the original example's design
+(bench/sync_gateway_app.py: the upstream called inside the request) under gunicorn with 4 sync
+workers and with 4 gthread workers x 32 threads, driven by the same 2,000 requests, 500 at once.
+
+    python -m bench.slow_upstream [--jobs 2000] [--worker-concurrency 512] [--database ...]
+
+Upstream calls in flight come from the offline upstream's request log (each call's arrival
+time): the most calls that arrived within one latency of each other were all in flight at once,
+since each lasts at least the latency. The log keeps 10,000 calls, enough for 2,000 jobs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+
+from bench.common import (
+    PRODUCTION_SETTINGS,
+    add_database_option,
+    all_at_once,
+    async_client,
+    databases,
+    exit_cleanly_on_sigterm,
+    job_timings,
+    mib,
+    print_table,
+    repeated_jobs_note,
+    wait_for_terminal_jobs,
+)
+from bench.processes import (
+    PeakSampler,
+    clean_env,
+    established_connections,
+    gunicorn,
+    offline_upstream,
+    pid_of,
+    rss_bytes,
+    serve_product_api,
+)
+from tests.harness import Stack
+
+SYNC_APP = "bench.sync_gateway_app:app"
+SYNC_SETTINGS = [
+    ("sync gateway, gunicorn 4 sync workers", ["-w", "4"]),
+    ("sync gateway, gunicorn 4 gthread x 32", ["-w", "4", "-k", "gthread", "--threads", "32"]),
+]
+
+
+def peak_in_flight(arrivals: list[float], latency: float) -> int:
+    """The most calls that arrived within `latency` of each other (a lower bound of the peak)."""
+    ordered = sorted(arrivals)
+    best = first = 0
+    for last, arrived in enumerate(ordered):
+        while ordered[first] <= arrived - latency:
+            first += 1
+        best = max(best, last - first + 1)
+    return best
+
+
+def upstream_arrivals(upstream_url: str) -> list[float]:
+    stats = httpx.get(f"{upstream_url}/_offline/stats", timeout=120).json()
+    return [entry["received_at"] for entry in stats["requests"]]
+
+
+def row(
+    label: str,
+    outcome: str,
+    makespan: float,
+    ok: int,
+    arrivals: list[float],
+    peaks: dict[str, float],
+    args: argparse.Namespace,
+) -> list[str]:
+    return [
+        label,
+        outcome,
+        f"{makespan:.1f} s",
+        f"{ok / makespan:.0f}",
+        str(peak_in_flight(arrivals, args.latency_ms / 1000)),
+        f"{peaks['connections']:.0f}",
+        mib(peaks["rss"]),
+    ]
+
+
+def run_gateway(database: str, args: argparse.Namespace) -> list[str]:
+    stack = Stack(
+        database=database,
+        worker_concurrency=args.worker_concurrency,
+        settings={
+            **PRODUCTION_SETTINGS,
+            "OFFLINE_OPENAI_LATENCY_MS": str(args.latency_ms),
+            "USER_MAX_INFLIGHT": str(args.jobs),
+            "BROKER_MAX_PENDING": str(max(args.jobs, 2 * args.worker_concurrency)),
+        },
+    ).start()
+    try:
+        serve_product_api(stack)
+        worker = pid_of(stack.processes["worker"])
+        gauges = {
+            "rss": lambda: rss_bytes(worker),
+            "connections": lambda: established_connections(stack.upstream_port),
+        }
+        with PeakSampler(gauges) as sampler:
+            first_sent = time.time()
+            answers = asyncio.run(
+                send_all(stack.api_url, stack.token, args, args.submit_concurrency, "queued")
+            )
+            accepted = {job_id for code, job_id in answers if code == 202}
+            wait_for_terminal_jobs(stack.database_url, len(accepted), args.timeout)
+        timings = job_timings(stack.database_url)
+        arrivals = upstream_arrivals(stack.upstream_url)
+    finally:
+        stack.stop()
+    statuses = Counter(t.status for t in timings)
+    last_finished = max(t.finished_at.timestamp() for t in timings if t.finished_at)
+    codes = Counter(code for code, _job_id in answers)
+    outcome = " ".join(f"{status} {count}" for status, count in sorted(statuses.items()))
+    if set(codes) != {202}:
+        outcome += " submits " + " ".join(f"{c}x{n}" for c, n in sorted(codes.items()))
+    outcome += repeated_jobs_note([job_id for _code, job_id in answers])
+    label = f"gateway ({database}), 1 worker x {args.worker_concurrency} threads"
+    ok = statuses["completed"]
+    return row(label, outcome, last_finished - first_sent, ok, arrivals, sampler.peaks, args)
+
+
+def run_sync(label: str, options: list[str], args: argparse.Namespace, workdir: Path) -> list[str]:
+    with offline_upstream(workdir, args.latency_ms) as upstream_url:
+        env = clean_env()
+        env["OPENAI_BASE_URL"] = f"{upstream_url}/v1"
+        upstream_port = urlparse(upstream_url).port or 0
+        with gunicorn(label, SYNC_APP, options, env, workdir) as (process, url):
+            server = pid_of(process)
+            gauges = {
+                "rss": lambda: rss_bytes(server),
+                "connections": lambda: established_connections(upstream_port),
+            }
+            with PeakSampler(gauges) as sampler:
+                first_sent = time.time()
+                answers = asyncio.run(send_all(url, None, args, args.sync_clients, "completed"))
+                makespan = time.time() - first_sent
+        arrivals = upstream_arrivals(upstream_url)
+    codes = Counter(code for code, _id in answers)
+    outcome = " ".join(f"{code}x{count}" for code, count in sorted(codes.items()))
+    return row(label, outcome, makespan, codes[200], arrivals, sampler.peaks, args)
+
+
+async def send_all(
+    url: str, token: str | None, args: argparse.Namespace, concurrency: int, expect: str
+) -> list[tuple[int, str]]:
+    """POST /v1/chat `args.jobs` times, `concurrency` at once; answer each status code (0: no
+    answer; negated: not the `expect`ed body status, a job queued or a reply complete) and id."""
+    async with async_client(url, token, connections=concurrency) as client:
+
+        async def one(index: int) -> tuple[int, str]:
+            body = {"message": f"job {index}", "user_id": f"user-{index % args.users}"}
+            try:
+                answer = await client.post("/v1/chat", json=body)
+            except httpx.HTTPError as exc:
+                print(f"POST /v1/chat failed: {exc!r}", file=sys.stderr)
+                return 0, ""
+            if answer.status_code >= 300:
+                return answer.status_code, ""
+            reply = answer.json()
+            code = answer.status_code if reply.get("status") == expect else -answer.status_code
+            return code, str(reply.get("id", ""))
+
+        return await all_at_once(args.jobs, concurrency, one)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=2000)
+    parser.add_argument("--latency-ms", type=int, default=1000, help="each upstream call")
+    parser.add_argument("--worker-concurrency", type=int, default=512, help="worker threads")
+    parser.add_argument("--users", type=int, default=20, help="jobs spread over this many users")
+    parser.add_argument("--submit-concurrency", type=int, default=64, help="submits at once")
+    parser.add_argument("--sync-clients", type=int, default=500, help="baseline requests at once")
+    parser.add_argument("--timeout", type=float, default=900, help="give up after this (s)")
+    parser.add_argument("--skip-baselines", action="store_true")
+    add_database_option(parser)
+    args = parser.parse_args()
+    exit_cleanly_on_sigterm()
+    rows = [run_gateway(database, args) for database in databases(args.database)]
+    if not args.skip_baselines:
+        with tempfile.TemporaryDirectory(prefix="bench-sync-gateway-") as workdir:
+            rows += [
+                run_sync(label, options, args, Path(workdir)) for label, options in SYNC_SETTINGS
+            ]
+    print_table(
+        f"Slow upstream: {args.jobs} chats at once, upstream {args.latency_ms} ms a call "
+        f"(targets: >= 500 in flight, makespan <= 8 s, worker RSS <= 300 MB)",
+        [
+            "design",
+            "outcome",
+            "makespan",
+            "jobs/s",
+            "peak in flight",
+            "peak upstream conns",
+            "peak RSS",
+        ],
+        rows,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+"""Submit throughput and latency: authenticated `POST /v1/chat` with the worker stopped, under
+the production gunicorn settings, beside a bare Flask app that only enqueues a no-op Celery task.
+
+Each target takes two loads, each from its own process: saturation (`wrk -t2 -c32 -d10s`) and a
+fixed rate (`hey -z 10s -c 16 -q 60`, about 960 requests/s).
+
+    python -m bench.submit_throughput [--seconds 10] [--database sqlite|postgresql|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.common import (
+    PRODUCTION_SETTINGS,
+    add_database_option,
+    databases,
+    exit_cleanly_on_sigterm,
+    print_table,
+)
+from bench.processes import PRODUCT_GUNICORN, gunicorn, serve_product_api
+from tests.harness import Stack
+
+BODY = json.dumps({"message": "hi", "user_id": "bench"})
+BARE_APP = "bench.bare_submit_app:app"
+# The bare app under the product's gunicorn settings, then under the two usual best settings.
+BARE_SETTINGS = [
+    ("bare (product gunicorn settings)", PRODUCT_GUNICORN),
+    ("bare (sync, 5 workers)", ["-w", "5"]),
+    ("bare (gthread, 2 x 16 threads)", ["-w", "2", "-k", "gthread", "--threads", "16"]),
+]
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = '{body}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {token}"
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("BENCH %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f\\n",
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Saturation:
+    rate: float
+    non_2xx: int
+    socket_errors: int
+    p50: float
+    p99: float
+
+
+@dataclass(frozen=True)
+class FixedRate:
+    rate: float
+    p50: float
+    p99: float
+    codes: dict[str, int]
+    errors: int
+
+
+def saturate(url: str, token: str, args: argparse.Namespace, workdir: Path) -> Saturation:
+    script = workdir / "post.lua"
+    script.write_text(WRK_SCRIPT.format(body=BODY, token=token))
+    done = subprocess.run(
+        [
+            "wrk",
+            f"-t{args.wrk_threads}",
+            f"-c{args.wrk_connections}",
+            f"-d{args.seconds}s",
+            "--timeout",
+            "10s",
+            "--latency",
+            "-s",
+            str(script),
+            f"{url}/v1/chat",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(line for line in done.stdout.splitlines() if line.startswith("BENCH "))
+    requests, duration_us, connect, read, write, status, timeout, p50, p99 = (
+        float(value) for value in line.split()[1:]
+    )
+    return Saturation(
+        rate=(requests - status) / (duration_us / 1e6),
+        non_2xx=int(status),
+        socket_errors=int(connect + read + write + timeout),
+        p50=p50 / 1e6,
+        p99=p99 / 1e6,
+    )
+
+
+def fixed_rate(url: str, token: str, args: argparse.Namespace) -> FixedRate:
+    done = subprocess.run(
+        [
+            "hey",
+            "-z",
+            f"{args.seconds}s",
+            "-c",
+            str(args.hey_clients),
+            "-q",
+            str(args.hey_rate_per_client),
+            "-m",
+            "POST",
+            "-T",
+            "application/json",
+            "-H",
+            f"Authorization: Bearer {token}",
+            "-d",
+            BODY,
+            f"{url}/v1/chat",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return parse_hey(done.stdout)
+
+
+def parse_hey(report: str) -> FixedRate:
+    total = float(re.search(r"Total:\s+([\d.]+) secs", report).group(1))  # type: ignore[union-attr]
+    latencies = dict(re.findall(r"(\d+)% in ([\d.]+) secs", report))
+    codes_part = report.split("Status code distribution:")[-1].split("Error distribution:")[0]
+    codes = {code: int(count) for code, count in re.findall(r"\[(\d+)\]\s+(\d+) resp", codes_part)}
+    errors_part = report.split("Error distribution:")[1] if "Error distribution:" in report else ""
+    errors = sum(int(count) for count in re.findall(r"\[(\d+)\]", errors_part))
+    ok = sum(count for code, count in codes.items() if code.startswith("2"))
+    return FixedRate(
+        rate=ok / total,
+        p50=float(latencies.get("50", "nan")),
+        p99=float(latencies.get("99", "nan")),
+        codes=codes,
+        errors=errors,
+    )
+
+
+def measure(url: str, token: str, args: argparse.Namespace, workdir: Path) -> list[str | float]:
+    saturation = saturate(url, token, args, workdir)
+    fixed = fixed_rate(url, token, args)
+    codes = " ".join(f"{code}x{count}" for code, count in sorted(fixed.codes.items()))
+    if fixed.errors:
+        codes += f" errors x{fixed.errors}"
+    return [
+        saturation.rate,
+        f"{saturation.non_2xx} / {saturation.socket_errors}",
+        f"{saturation.p50 * 1000:.1f} / {saturation.p99 * 1000:.1f} ms",
+        f"{fixed.rate:.0f}",
+        f"{fixed.p50 * 1000:.1f} ms",
+        f"{fixed.p99 * 1000:.1f} ms",
+        codes or "-",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="length of each load")
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--wrk-connections", type=int, default=32)
+    parser.add_argument("--hey-clients", type=int, default=16)
+    parser.add_argument("--hey-rate-per-client", type=int, default=60)
+    add_database_option(parser)
+    args = parser.parse_args()
+    exit_cleanly_on_sigterm()
+    for tool in ("wrk", "hey"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} is missing: install it with 'sudo apt-get install wrk hey'")
+    rows: list[list[str | float]] = []
+    bare_rows: list[list[str | float]] = []
+    for database in databases(args.database):
+        stack = Stack(database=database, settings=PRODUCTION_SETTINGS).start()
+        try:
+            # Nothing runs the jobs: the submit path alone (its dispatch pass stops sending at
+            # BROKER_MAX_PENDING and then only counts).
+            stack.processes["worker"].stop()
+            stack.processes["beat"].stop()
+            serve_product_api(stack)
+            rows.append(
+                [f"product ({database})", *measure(stack.api_url, stack.token, args, stack.workdir)]
+            )
+            if not bare_rows:
+                # Its own metrics directory: the product's gunicorn config empties it at start.
+                env = {**stack.env(), "API_METRICS_DIR": str(stack.workdir / "bare-metrics")}
+                for label, options in BARE_SETTINGS:
+                    with gunicorn(label, BARE_APP, options, env, stack.workdir) as (_, url):
+                        bare_rows.append([label, *measure(url, stack.token, args, stack.workdir)])
+        finally:
+            stack.stop()
+    best_bare = max(float(row[1]) for row in bare_rows)
+    table = [
+        [row[0], f"{float(row[1]):.0f}", f"{float(row[1]) / best_bare:.2f}x", *row[2:]]
+        for row in rows + bare_rows
+    ]
+    print_table(
+        f"Submit: POST /v1/chat, worker stopped; saturation wrk -t{args.wrk_threads} "
+        f"-c{args.wrk_connections} -d{args.seconds}s, fixed rate hey -c {args.hey_clients} "
+        f"-q {args.hey_rate_per_client} -z {args.seconds}s "
+        f"(targets: saturation >= 0.7x the best bare, fixed rate all 202, p99 <= 50 ms)",
+        [
+            "target",
+            "saturation req/s",
+            "ratio to best bare",
+            "non-2xx / socket errors",
+            "saturation p50 / p99",
+            "fixed-rate req/s",
+            "fixed p50",
+            "fixed p99",
+            "fixed-rate codes",
+        ],
+        table,
+    )
+
+
+if __name__ == "__main__":
+    main()
