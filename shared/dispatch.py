@@ -5,7 +5,9 @@ dispatcher picks among them round-robin by user (a user of weight w gets w per l
 user's in-flight limit, and keeps at most BROKER_MAX_PENDING messages waiting on the broker. Only
 one dispatcher runs at a time (a Redis lock); whoever can't take the lock leaves a flag, and the
 holder runs again before letting go. A crash between marking jobs sent and sending them leaves
-jobs `sent` with no message: the reconciler sends those again (DESIGN §5).
+jobs `sent` with no message: the reconciler sends those again (DESIGN §5). When nothing else is
+ready, a submit marks its own job sent in its transaction (what a pass would pick) and sends it,
+so an idle gateway starts a job without a pass.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import threading
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
 from shared import job_states, task_names
@@ -126,6 +128,25 @@ def dispatch_now() -> int:
     for job_id in sorted(sent_ids, key=order.__getitem__):
         send_job(job_id)
     return len(sent_ids)
+
+
+def mark_sent_at_once(session: Session, job: Job) -> bool:
+    """In the transaction that stores a ready job: mark it sent when a pass would pick it anyway
+    (no other job is ready, the broker has room, its user is under the in-flight limit), so an
+    idle gateway starts a job without a pass. The caller sends it after the commit."""
+    if job.queue_state != job_states.READY:
+        return False
+    others_ready = session.scalar(
+        select(exists().where(Job.queue_state == job_states.READY, Job.id != job.id))
+    )
+    if others_ready or _free_broker_slots(session) <= 0:
+        return False
+    if _turn_for(session, job.user_id).allowance <= 0:
+        return False
+    job.queue_state = job_states.SENT
+    job.dispatched_at = utcnow()
+    session.flush()
+    return True
 
 
 def _free_broker_slots(session: Session) -> int:

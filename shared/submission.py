@@ -12,11 +12,10 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared import job_states
+from shared import dispatch, job_states
 from shared.auth import ensure_user
 from shared.clock import utcnow
 from shared.db import write_session
-from shared.dispatch import dispatch_soon
 from shared.errors import ApiError, not_found
 from shared.ids import new_id
 from shared.models import Conversation, Job
@@ -49,7 +48,8 @@ class JobSubmission:
 
 
 def submit_job(submission: JobSubmission) -> tuple[Job, bool]:
-    """Store the job (and its new conversation); answer (job, created). Sends nothing itself."""
+    """Store the job (and its new conversation), and send it or ask for a dispatch pass; answer
+    (job, created)."""
     digest = submission.request_hash() if submission.idempotency_key else None
     try:
         with write_session() as session:
@@ -58,6 +58,7 @@ def submit_job(submission: JobSubmission) -> tuple[Job, bool]:
                 if earlier is not None:
                     return earlier, False
             job = _insert_job(session, submission, digest)
+            sent = dispatch.mark_sent_at_once(session, job)
     except IntegrityError:
         if not submission.idempotency_key:
             raise
@@ -67,8 +68,10 @@ def submit_job(submission: JobSubmission) -> tuple[Job, bool]:
         if earlier is None:
             raise
         return earlier, False
-    if job.queue_state == job_states.READY:
-        dispatch_soon()
+    if sent:
+        dispatch.send_job(job.id)
+    elif job.queue_state == job_states.READY:
+        dispatch.dispatch_soon()
     return job, True
 
 

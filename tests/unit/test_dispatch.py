@@ -162,3 +162,21 @@ def test_fifo_scheduling_sends_in_arrival_order_whoever_submitted(
     dispatch_now()
     assert sent == [heavy[2].id, heavy[3].id]
     assert light.id not in sent
+
+
+def test_an_idle_gateway_sends_a_job_in_its_submit_without_a_pass(
+    sent: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    passes: list[None] = []
+    monkeypatch.setattr("shared.dispatch.dispatch_here", lambda: passes.append(None))
+    first = submit("u1")
+    assert (sent, passes) == ([first.id], [])
+    with read_session() as session:
+        assert session.get_one(Job, first.id).queue_state == job_states.SENT
+    # Once a job waits ready (here behind its conversation's first), new jobs go through a pass.
+    with write_session() as session:
+        session.execute(update(Job).values(queue_state=job_states.READY))
+    second = submit("u2")
+    assert (sent, len(passes)) == ([first.id], 1)
+    with read_session() as session:
+        assert session.get_one(Job, second.id).queue_state == job_states.READY
