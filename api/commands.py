@@ -1,13 +1,22 @@
-"""Admin commands: `flask --app api tokens create USER [--service]`, `tokens revoke TOKEN`."""
+"""Admin commands (`flask --app api --help`): tokens, users, the sweeps on demand, the backlog,
+stuck jobs, re-sending one job, exporting one conversation."""
 
 from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from shared import user_admin
+from shared import operations, user_admin
 from shared.auth import create_token, revoke_token
+from shared.conversations import expire_idle_conversations
+from shared.errors import ApiError
+from shared.sweeps import purge_old_data, reconcile_jobs
 
 tokens = AppGroup("tokens", help="Create and revoke API tokens.")
 
@@ -57,6 +66,114 @@ def set_user(
     click.echo(f"{user.id}\tmax_inflight={limit}\tweight={user.weight}")
 
 
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A service's refusal (unknown id, wrong state, database away) as one line, exit code 1."""
+    try:
+        yield
+    except ApiError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+
+
+def _echo_json(value: object) -> None:
+    click.echo(json.dumps(value, indent=2, sort_keys=False))
+
+
+maintenance = AppGroup("maintenance", help="Run one of beat's sweeps now, in this process.")
+
+
+@maintenance.command("expire")
+def run_expiry() -> None:
+    """Expire conversations idle past CONVERSATION_TTL_MINUTES."""
+    with _refusals():
+        click.echo(f"expired {expire_idle_conversations()} conversations")
+
+
+@maintenance.command("reconcile")
+def run_reconciler() -> None:
+    """Re-dispatch jobs whose worker or message was lost; fail those out of time or attempts."""
+    with _refusals():
+        report = reconcile_jobs()
+    click.echo(f"requeued {report.requeued}, resent {report.resent}, failed {report.failed}")
+
+
+@maintenance.command("purge")
+def run_purge() -> None:
+    """Delete finished jobs and closed or expired conversations older than RETENTION_DAYS."""
+    with _refusals():
+        purged = purge_old_data()
+    click.echo(f"purged {purged['jobs']} jobs, {purged['conversations']} conversations")
+
+
+@click.command("queues")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document.")
+def show_queues(as_json: bool) -> None:
+    """The backlog: messages on each broker queue, queued jobs by where they wait, unfinished
+    jobs by status."""
+    with _refusals():
+        backlog = {
+            "broker": operations.queue_depths(),
+            "queued_jobs": operations.queued_jobs_by_state(),
+            "active_jobs": operations.active_jobs(),
+        }
+    if as_json:
+        _echo_json(backlog)
+        return
+    for section, counts in backlog.items():
+        for name, count in counts.items():
+            click.echo(f"{section}\t{name}\t{count}")
+
+
+jobs = AppGroup("jobs", help="Find stuck jobs and send one again.")
+
+
+@jobs.command("stuck")
+@click.option(
+    "--older-than",
+    type=click.FloatRange(min=0),
+    help="Seconds sent without starting, or running (default RESEND_AFTER_SECONDS).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document.")
+def list_stuck(older_than: float | None, as_json: bool) -> None:
+    """Jobs sent but not started, or running, for longer than --older-than seconds."""
+    with _refusals():
+        rows = [job.row() for job in operations.stuck_jobs(older_than)]
+    if as_json:
+        _echo_json(rows)
+        return
+    for row in rows:
+        click.echo(
+            f"{row['id']}\t{row['user_id']}\t{row['status']}\t{row['queue_state'] or '-'}"
+            f"\tattempts={row['attempts']}\tage={row['age_seconds']}s"
+        )
+
+
+@jobs.command("resend")
+@click.argument("job_id")
+def resend(job_id: str) -> None:
+    """Send JOB_ID's message to the broker again (a queued job only)."""
+    with _refusals():
+        operations.resend_job(job_id)
+    click.echo(f"sent {job_id}")
+
+
+conversations = AppGroup("conversations", help="Export a conversation.")
+
+
+@conversations.command("export")
+@click.argument("conversation_id")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
+def export(conversation_id: str, output: Path | None) -> None:
+    """CONVERSATION_ID as JSON: its fields, its jobs in order and the responses they made."""
+    with _refusals():
+        document = operations.export_conversation(conversation_id)
+    if output is None:
+        _echo_json(document)
+    else:
+        output.write_text(json.dumps(document, indent=2) + "\n")
+        click.echo(f"wrote {output}")
+
+
 def register_commands(app: Flask) -> None:
-    app.cli.add_command(tokens)
-    app.cli.add_command(users)
+    for command in (tokens, users, maintenance, show_queues, jobs, conversations):
+        app.cli.add_command(command)

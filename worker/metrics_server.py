@@ -13,16 +13,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from prometheus_client import REGISTRY, Gauge, start_http_server
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 
-from shared import job_states, metrics, task_names
-from shared.db import read_session
-from shared.models import Job
-from shared.redis_client import get_redis
+from shared import metrics
+from shared.operations import active_jobs, queue_depths
 
 log = logging.getLogger(__name__)
-
-QUEUES = (task_names.JOBS_QUEUE, task_names.MAINTENANCE_QUEUE)
 
 
 def serve_metrics(port: int) -> None:
@@ -63,22 +58,3 @@ def _read(gauge: Gauge, source: Callable[[], Mapping[str, int]]) -> Iterable[Met
     for label, value in values.items():
         gauge.labels(label).set(value)
     return gauge.collect()
-
-
-def queue_depths() -> dict[str, int]:
-    pipe = get_redis().pipeline(transaction=False)
-    for queue in QUEUES:
-        pipe.llen(queue)
-    return dict(zip(QUEUES, pipe.execute(), strict=True))
-
-
-def active_jobs() -> dict[str, int]:
-    """Served by the (status, …) indexes: only unfinished rows are counted."""
-    query = (
-        select(Job.status, func.count())
-        .where(Job.status.in_(job_states.ACTIVE))
-        .group_by(Job.status)
-    )
-    with read_session() as session:
-        counts = {status: count for status, count in session.execute(query)}
-    return {status: counts.get(status, 0) for status in sorted(job_states.ACTIVE)}
