@@ -11,7 +11,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test lint unit integration bench faults clean
+.PHONY: install run test lint unit integration bench faults flower clean
 
 $(UV):
 	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
@@ -50,6 +50,10 @@ bench: install
 # TEST_DATABASE_URL set runs them on PostgreSQL.
 faults: install
 	$(VENV)/bin/python -m tests.faults --database $(or $(FAULTS_DATABASE),sqlite)
+
+# Celery's monitor on http://127.0.0.1:5555 (FLOWER_PORT), behind FLOWER_BASIC_AUTH=user:password.
+flower: install
+	$(PY) -m worker.flower
 
 unit: install
 	$(VENV)/bin/pytest -q tests/unit

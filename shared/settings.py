@@ -66,6 +66,11 @@ class Settings(BaseModel):
     API_METRICS_DIR: str = ""
     WORKER_METRICS_PORT: int = Field(default=9101, ge=0, le=65535)  # 0: no metrics server
     BEAT_METRICS_PORT: int = Field(default=9102, ge=0, le=65535)  # 0: no metrics server
+    # Flower reads these two itself; here they are validated and documented with the rest.
+    FLOWER_BASIC_AUTH: str = Field(
+        default="", repr=False, pattern=r"^$|^[^:,]+:[^,]+(,[^:,]+:[^,]+)*$"
+    )
+    FLOWER_PORT: int = Field(default=5555, ge=1, le=65535)
 
     @field_validator("MCP_ALLOWED_URLS", mode="before")
     @classmethod

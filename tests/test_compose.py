@@ -26,7 +26,16 @@ DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 COMPOSE_SCHEMA = ROOT / ".." / "shared" / "reference" / "compose-spec.json"
 
-EXPECTED_SERVICES = {"redis", "postgres", "migrate", "api", "worker", "beat", "offline-openai"}
+EXPECTED_SERVICES = {
+    "redis",
+    "postgres",
+    "migrate",
+    "api",
+    "worker",
+    "beat",
+    "offline-openai",
+    "flower",
+}
 # Settings that must reach every app process (DESIGN.md §10).
 PASSED_SETTINGS = {
     "DATABASE_URL", "REDIS_URL", "OPENAI_BASE_URL", "OPENAI_API_KEY", "BOOTSTRAP_TOKEN",
@@ -293,6 +302,14 @@ def test_every_long_running_service_has_a_healthcheck() -> None:
         healthcheck = service.get("healthcheck", {})
         assert not healthcheck.get("disable"), name
         assert healthcheck_argv(service), f"{name} has no healthcheck"
+
+
+def test_flower_is_opt_in_and_never_open() -> None:
+    flower = services()["flower"]
+    assert flower["profiles"] == ["monitoring"]  # `docker compose up` alone leaves it out
+    assert argv(flower["command"]) == ["python", "-m", "worker.flower"]  # refuses without auth
+    assert "FLOWER_BASIC_AUTH" in flower["environment"]
+    assert "/healthcheck" in " ".join(healthcheck_argv(flower))  # the one path without auth
 
 
 def test_worker_healthcheck_pings_its_own_node() -> None:
