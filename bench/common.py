@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from shared import job_states
 from shared.models import Job
 from shared.settings import Settings
+from tests.harness import Stack
 
 T = TypeVar("T")
 
@@ -202,3 +203,20 @@ async def all_at_once(
             return await start_one(index)
 
     return list(await asyncio.gather(*(gated(index) for index in range(count))))
+
+
+def slow_upstream_stack(
+    database: str, worker_concurrency: int, latency_ms: int, jobs_at_once: int
+) -> Stack:
+    """A started stack with production settings whose upstream takes `latency_ms` a call, and
+    whose scheduler lets `jobs_at_once` jobs of one user run and wait on the broker at once."""
+    return Stack(
+        database=database,
+        worker_concurrency=worker_concurrency,
+        settings={
+            **PRODUCTION_SETTINGS,
+            "OFFLINE_OPENAI_LATENCY_MS": str(latency_ms),
+            "USER_MAX_INFLIGHT": str(jobs_at_once),
+            "BROKER_MAX_PENDING": str(max(jobs_at_once, 2 * worker_concurrency)),
+        },
+    ).start()

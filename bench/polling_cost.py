@@ -19,7 +19,6 @@ from redis import Redis
 
 from bench.common import (
     API_WORKERS,
-    PRODUCTION_SETTINGS,
     add_database_option,
     async_client,
     databases,
@@ -29,11 +28,11 @@ from bench.common import (
     percentile,
     print_table,
     repeated_jobs_note,
+    slow_upstream_stack,
     wait_for_terminal_jobs,
 )
 from bench.processes import PeakSampler, cpu_seconds, pid_of, serve_product_api
 from shared.job_states import TERMINAL
-from tests.harness import Stack
 
 SUBMIT_ONLY = "submit only, no reads"
 POLL = "poll every 1 s"
@@ -90,16 +89,7 @@ async def watch_all(api_url: str, token: str, mode: str, args: argparse.Namespac
 
 
 def run(database: str, mode: str, args: argparse.Namespace) -> list[str]:
-    stack = Stack(
-        database=database,
-        worker_concurrency=args.worker_concurrency,
-        settings={
-            **PRODUCTION_SETTINGS,
-            "OFFLINE_OPENAI_LATENCY_MS": str(args.latency_ms),
-            "USER_MAX_INFLIGHT": str(args.clients),
-            "BROKER_MAX_PENDING": str(max(args.clients, 2 * args.worker_concurrency)),
-        },
-    ).start()
+    stack = slow_upstream_stack(database, args.worker_concurrency, args.latency_ms, args.clients)
     try:
         api = pid_of(serve_product_api(stack, threads=args.api_threads))
         redis = Redis.from_url(stack.redis_url)

@@ -24,7 +24,6 @@ from urllib.parse import urlparse
 import httpx
 
 from bench.common import (
-    PRODUCTION_SETTINGS,
     add_database_option,
     all_at_once,
     async_client,
@@ -34,6 +33,7 @@ from bench.common import (
     mib,
     print_table,
     repeated_jobs_note,
+    slow_upstream_stack,
     wait_for_terminal_jobs,
 )
 from bench.processes import (
@@ -46,7 +46,6 @@ from bench.processes import (
     rss_bytes,
     serve_product_api,
 )
-from tests.harness import Stack
 
 SYNC_APP = "bench.sync_gateway_app:app"
 SYNC_SETTINGS = [
@@ -92,16 +91,7 @@ def row(
 
 
 def run_gateway(database: str, args: argparse.Namespace) -> list[str]:
-    stack = Stack(
-        database=database,
-        worker_concurrency=args.worker_concurrency,
-        settings={
-            **PRODUCTION_SETTINGS,
-            "OFFLINE_OPENAI_LATENCY_MS": str(args.latency_ms),
-            "USER_MAX_INFLIGHT": str(args.jobs),
-            "BROKER_MAX_PENDING": str(max(args.jobs, 2 * args.worker_concurrency)),
-        },
-    ).start()
+    stack = slow_upstream_stack(database, args.worker_concurrency, args.latency_ms, args.jobs)
     try:
         serve_product_api(stack)
         worker = pid_of(stack.processes["worker"])
