@@ -195,7 +195,8 @@ class Stack:
             check=True,
             capture_output=True,
         )
-        self.start_worker()
+        # Worker, beat and API boot side by side (imports take seconds each); then wait for all.
+        worker = self.start_worker(wait=False)
         self.start_beat()
         self._spawn(
             "api",
@@ -215,6 +216,7 @@ class Stack:
             lambda: httpx.get(f"{self.upstream_url}/_offline/config").status_code == 200,
             what="offline upstream",
         )
+        self._wait_ready(worker)
         wait_until(lambda: httpx.get(f"{self.api_url}/readyz").status_code == 200, what="api")
         return self
 
@@ -249,7 +251,7 @@ class Stack:
             sock.sendall(b"PING\r\n")
             return sock.recv(16).startswith(b"+PONG")
 
-    def start_worker(self, name: str = "worker") -> Process:
+    def start_worker(self, name: str = "worker", wait: bool = True) -> Process:
         process = self._spawn(
             name,
             [
@@ -272,8 +274,12 @@ class Stack:
             ],
             self.env(),
         )
-        wait_until(lambda: " ready." in process.log(), timeout=30, what=f"celery {name}")
+        if wait:
+            self._wait_ready(process)
         return process
+
+    def _wait_ready(self, worker: Process) -> None:
+        wait_until(lambda: " ready." in worker.log(), timeout=30, what=f"celery {worker.name}")
 
     def start_beat(self, name: str = "beat") -> Process:
         return self._spawn(

@@ -5,25 +5,37 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import redis
+from sqlalchemy import create_engine, update
 
+from shared.models import Conversation
 from tests.harness import ROOT, VENV_BIN, Stack
-from tests.integration.conftest import DATABASES, chat, running, wait_for_job
-
-# Conversations go idle after 1.2 s, but only the command sweeps them (beat's sweep is hourly).
-SETTINGS = {"CONVERSATION_TTL_MINUTES": "0.02", "EXPIRY_SWEEP_SECONDS": "3600"}
+from tests.integration.conftest import chat, wait_for_job
 
 
-@pytest.fixture(scope="module", params=DATABASES)
-def admin_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
-    with running(request, Stack(database=request.param, settings=SETTINGS)) as stack:
-        yield stack
+@pytest.fixture()
+def admin_stack(stack: Stack) -> Stack:
+    """The session's stack: these tests leave it as they found it."""
+    return stack
+
+
+def age_conversation(stack: Stack, conversation_id: str, idle_for: timedelta) -> None:
+    """As if nothing had touched the conversation for `idle_for`."""
+    engine = create_engine(stack.database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(last_active_at=datetime.now(UTC) - idle_for)
+        )
+    engine.dispose()
 
 
 def refused(stack: Stack, *args: str) -> str:
@@ -43,40 +55,48 @@ def backlog(stack: Stack) -> dict[str, dict[str, int]]:
     return json.loads(stack.flask("queues", "--json"))  # type: ignore[no-any-return]
 
 
+@contextmanager
+def without_beat(stack: Stack) -> Iterator[None]:
+    """No sweep or reconciler acts behind the test's back."""
+    stack.processes["beat"].stop()
+    try:
+        yield
+    finally:
+        stack.start_beat()
+
+
 def test_queues_stuck_jobs_and_resending_one(admin_stack: Stack) -> None:
     stack = admin_stack
-    stack.processes["worker"].stop()
-    stack.processes["beat"].stop()  # no reconciler re-sending behind the test's back
-    try:
-        with stack.client() as api:
+    before = backlog(stack)
+    with without_beat(stack), stack.client() as api:
+        stack.processes["worker"].stop()
+        try:
             users = [f"ops-{uuid.uuid4().hex[:6]}" for _ in range(2)]
             jobs = [chat(api, user, "waiting")["id"] for user in users]
-            assert backlog(stack)["broker"]["jobs"] == 2
             counts = backlog(stack)
-            assert counts["queued_jobs"]["sent"] == 2
-            assert counts["active_jobs"]["queued"] == 2
+            assert counts["broker"]["jobs"] == before["broker"]["jobs"] + 2
+            assert counts["queued_jobs"]["sent"] == before["queued_jobs"]["sent"] + 2
+            assert counts["active_jobs"]["queued"] == before["active_jobs"]["queued"] + 2
 
-            redis.Redis.from_url(stack.redis_url).delete("jobs")  # the messages are lost
-            assert backlog(stack)["broker"]["jobs"] == 0
+            broker = redis.Redis.from_url(stack.redis_url)
+            broker.delete("jobs")  # the messages are lost
             stuck = json.loads(stack.flask("jobs", "stuck", "--older-than", "0", "--json"))
-            assert {row["id"] for row in stuck} == set(jobs)
-            assert all(row["queue_state"] == "sent" for row in stuck)
-            assert json.loads(stack.flask("jobs", "stuck", "--older-than", "3600", "--json")) == []
+            assert {row["id"]: row["queue_state"] for row in stuck if row["id"] in jobs} == {
+                job_id: "sent" for job_id in jobs
+            }
+            recent = json.loads(stack.flask("jobs", "stuck", "--older-than", "3600", "--json"))
+            assert not {row["id"] for row in recent} & set(jobs)
 
             assert stack.flask("jobs", "resend", jobs[0]) == f"sent {jobs[0]}"
-            assert backlog(stack)["broker"]["jobs"] == 1
+            assert broker.llen("jobs") == 1
             assert "not_found" in refused(stack, "jobs", "resend", "job_missing")
-
+        finally:
             stack.start_worker()
-            assert wait_for_job(api, jobs[0], users[0])["status"] == "completed"
-            assert "job_not_queued" in refused(stack, "jobs", "resend", jobs[0])
-            waiting = api.get(f"/v1/jobs/{jobs[1]}", params={"user_id": users[1]}).json()
-            assert waiting["status"] == "queued"
-    finally:
-        if stack.processes["worker"].popen.poll() is not None:  # type: ignore[union-attr]
-            stack.start_worker()
-        stack.start_beat()
-    with stack.client() as api:  # beat's reconciler sends the other one again
+        assert wait_for_job(api, jobs[0], users[0])["status"] == "completed"
+        assert "job_not_queued" in refused(stack, "jobs", "resend", jobs[0])
+        waiting = api.get(f"/v1/jobs/{jobs[1]}", params={"user_id": users[1]}).json()
+        assert waiting["status"] == "queued"  # its message is still lost
+    with stack.client() as api:  # beat's reconciler sends it again
         assert wait_for_job(api, jobs[1], users[1])["status"] == "completed"
 
 
@@ -103,19 +123,21 @@ def test_export_a_conversation_as_json(admin_stack: Stack, tmp_path: Path) -> No
 
 
 def test_the_sweeps_run_on_demand(admin_stack: Stack) -> None:
-    with admin_stack.client() as api:
+    with without_beat(admin_stack), admin_stack.client() as api:
         user = f"ops-{uuid.uuid4().hex[:6]}"
         job = wait_for_job(api, chat(api, user, "soon idle")["id"], user)
         conversation = f"/v1/conversations/{job['conversation_id']}"
-        time.sleep(1.5)  # past the 1.2 s TTL
+        age_conversation(admin_stack, job["conversation_id"], timedelta(hours=1))  # past the TTL
         assert api.get(conversation, params={"user_id": user}).json()["status"] == "active"
-        expired = admin_stack.flask("maintenance", "expire")
-        assert expired.startswith("expired ") and int(expired.split()[1]) >= 1
+        assert admin_stack.flask("maintenance", "expire") == "expired 1 conversations"
         assert api.get(conversation, params={"user_id": user}).json()["status"] == "expired"
-    assert admin_stack.flask("maintenance", "expire") == "expired 0 conversations"
-    assert admin_stack.flask("maintenance", "reconcile") == "requeued 0, resent 0, failed 0"
-    # Nothing is older than RETENTION_DAYS (30 days) yet.
-    assert admin_stack.flask("maintenance", "purge") == "purged 0 jobs, 0 conversations"
+        # Past RETENTION_DAYS (30) too: the purge deletes it, and the job that ran in it.
+        age_conversation(admin_stack, job["conversation_id"], timedelta(days=31))
+        purged = admin_stack.flask("maintenance", "purge")
+        assert purged.endswith(" 1 conversations"), purged
+        assert api.get(conversation, params={"user_id": user}).status_code == 404
+    reconciled = admin_stack.flask("maintenance", "reconcile")
+    assert reconciled.startswith("requeued 0, resent "), reconciled
 
 
 def test_every_command_is_listed_in_help(admin_stack: Stack) -> None:
