@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from redis.exceptions import RedisError
 
 from shared import operations, user_admin
 from shared.auth import create_token, revoke_token
@@ -68,11 +69,14 @@ def set_user(
 
 @contextmanager
 def _refusals() -> Iterator[None]:
-    """A service's refusal (unknown id, wrong state, database away) as one line, exit code 1."""
+    """A service's refusal (unknown id, wrong state, database or Redis away) as one line,
+    exit code 1."""
     try:
         yield
     except ApiError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    except RedisError as exc:
+        raise click.ClickException(f"redis_unavailable: {exc}") from None
 
 
 def _echo_json(value: object) -> None:

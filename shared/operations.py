@@ -110,24 +110,27 @@ def stuck_jobs(older_than_seconds: float | None = None, limit: int = 100) -> lis
 
 def resend_job(job_id: str) -> None:
     """Send a queued job's message to the broker again now (a duplicate is a no-op for the
-    worker). A job still waiting its turn is marked sent first; a running or finished job is
-    refused."""
+    worker). A ready job is marked sent ahead of its turn; a job blocked behind its
+    conversation, running or finished is refused."""
     with write_session() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise not_found("job")
-        if job.queue_state is None:
-            raise ApiError(409, "job_not_queued", f"The job is {job.status}: nothing to send.")
-        if job.queue_state == job_states.BLOCKED:
-            raise ApiError(
-                409, "job_blocked", "The job waits for an earlier job of its conversation."
-            )
-        session.execute(
+        # Conditional, so a worker claiming the job meanwhile is never undone.
+        marked = session.scalar(
             update(Job)
-            .where(Job.id == job_id)
+            .where(Job.id == job_id, Job.queue_state.in_((job_states.READY, job_states.SENT)))
             .values(queue_state=job_states.SENT, dispatched_at=utcnow())
+            .returning(Job.id)
         )
+        if marked is None:
+            raise _not_resendable(session.get(Job, job_id))
     dispatch.send_job(job_id)
+
+
+def _not_resendable(job: Job | None) -> ApiError:
+    if job is None:
+        return not_found("job")
+    if job.queue_state == job_states.BLOCKED:
+        return ApiError(409, "job_blocked", "The job waits for an earlier job of its conversation.")
+    return ApiError(409, "job_not_queued", f"The job is {job.status}: nothing to send.")
 
 
 def export_conversation(conversation_id: str) -> dict[str, Any]:

@@ -310,6 +310,11 @@ def test_flower_is_opt_in_and_never_open() -> None:
     assert argv(flower["command"]) == ["python", "-m", "worker.flower"]  # refuses without auth
     assert "FLOWER_BASIC_AUTH" in flower["environment"]
     assert "/healthcheck" in " ".join(healthcheck_argv(flower))  # the one path without auth
+    # worker.flower passes FLOWER_PORT on to Flower: checked and published there too.
+    port = str(flower["environment"]["FLOWER_PORT"])
+    checked = re.findall(r"http://127\.0\.0\.1:(\d+)/", " ".join(healthcheck_argv(flower)))
+    assert checked == [port]
+    assert [str(published).rsplit(":", 1)[1] for published in flower["ports"]] == [port]
 
 
 def test_worker_healthcheck_pings_its_own_node() -> None:
