@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import Flask, request
@@ -11,10 +12,13 @@ from api.auth import register_authentication
 from api.commands import register_commands
 from api.errors import register_error_handlers
 from api.routes import chat, conversations, files, health, jobs, openapi, responses, web
+from shared.errors import ApiError
 from shared.log_config import configure_logging
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
+
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -34,6 +38,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_metrics(app)
     register_authentication(app)
     register_commands(app)
+
+    @app.before_request
+    def _refuse_unstorable_ids() -> None:
+        # No id holds a control character, and PostgreSQL refuses NUL in any text parameter.
+        if any(CONTROL_CHARACTER.search(value) for value in (request.view_args or {}).values()):
+            raise ApiError(404, "not_found", "No object has that id.")
 
     @app.before_request
     def _limit_body() -> None:

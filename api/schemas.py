@@ -22,7 +22,9 @@ Metadata = Annotated[dict[MetadataKey, MetadataValue], Field(max_length=16)]
 # The worker adds `job_id` to a request's metadata, and OpenAI allows 16 keys in all.
 RequestMetadata = Annotated[dict[MetadataKey, MetadataValue], Field(max_length=15)]
 UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:@-]{1,40}$")]
-ObjectId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# Ids pass through to OpenAI as they are, but none holds a control character (nor can
+# PostgreSQL store NUL).
+ObjectId = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{1,64}$")]
 
 
 class Strict(BaseModel):

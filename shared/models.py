@@ -51,6 +51,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         return datetime.strptime(value, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
 
 
+class ModelText(TypeDecorator[str]):
+    """Text a model wrote. A model may emit NUL, which PostgreSQL cannot store in text: it
+    becomes U+FFFD on every backend, so both answer the same."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return value.replace("\x00", "\ufffd") if value else value
+
+
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         dict[str, Any]: JSON,
@@ -158,7 +169,7 @@ class Response(Base):
     )
     model: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(24))
-    output_text: Mapped[str] = mapped_column(Text, default="")
+    output_text: Mapped[str] = mapped_column(ModelText, default="")
     # The tool outputs this response was asked to continue from (none for a job's first one).
     input_items: Mapped[list[Any] | None]
     output: Mapped[list[Any]]

@@ -74,7 +74,7 @@ def _run_claimed(claim: Claim, cancel: CancelToken) -> None:
         return
     except Exception as exc:
         outcome = _failure(claim, cancel, history, exc)
-    if persist(partial(finish_job, claim, outcome)):
+    if _store(claim, outcome):
         log.info(
             "job finished: %s",
             outcome.status,
@@ -89,6 +89,22 @@ def _run_claimed(claim: Claim, cancel: CancelToken) -> None:
             )
     else:
         log.warning("job attempt lost its lease; its result is discarded")
+
+
+def _store(claim: Claim, outcome: Outcome) -> bool:
+    """Store the outcome; one the database refuses (not merely away) fails the job instead, so
+    the job ends rather than being run again and again by the reconciler."""
+    try:
+        return persist(partial(finish_job, claim, outcome))
+    except ApiError:
+        raise
+    except Exception:
+        log.exception("job %s: its outcome could not be stored", claim.job_id)
+        unstorable = Outcome(
+            status=job_states.FAILED,
+            error={"code": "internal_error", "message": "The gateway could not store the result."},
+        )
+        return persist(partial(finish_job, claim, unstorable))
 
 
 def earlier_responses(claim: Claim) -> list[Response]:

@@ -88,3 +88,25 @@ def test_each_job_creates_exactly_one_upstream_response(
         wait_for_job(api, job["id"], user)
     by_job = upstream.get("/_offline/stats").json()["responses_created_by_job"]
     assert [by_job.get(job["id"]) for job in jobs] == [1] * 5
+
+
+def test_a_reply_holding_nul_is_stored_on_every_database(api: httpx.Client) -> None:
+    user = new_user()
+    job = chat(api, user, "nul \u0000 here")  # the offline model says it back
+    done = wait_for_job(api, job["id"], user)
+    assert done["status"] == "completed" and done["attempts"] == 1, done
+    stored = api.get(f"/v1/responses/{done['result']['response_id']}", params={"user_id": user})
+    assert stored.status_code == 200, stored.text
+    assert "nul \ufffd here" in stored.json()["output_text"]
+
+
+def test_an_id_holding_a_control_character_is_refused_not_looked_up(api: httpx.Client) -> None:
+    user = new_user()
+    for path in ("/v1/jobs/a%00b", "/v1/conversations/%00", "/v1/files/%1f", "/v1/responses/%00"):
+        answer = api.get(path, params={"user_id": user})
+        assert answer.status_code == 404, (path, answer.text)
+        assert answer.json()["error"]["code"] == "not_found"
+    cursor = api.get("/v1/conversations", params={"user_id": user, "after": "0\u00a3\u0000"})
+    assert cursor.status_code == 422 and cursor.json()["error"]["param"] == "after"
+    refused = api.post("/v1/chat", json={"message": "hi", "user_id": user, "conversation_id": "\0"})
+    assert refused.status_code == 422 and refused.json()["error"]["param"] == "conversation_id"

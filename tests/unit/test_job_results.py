@@ -52,3 +52,31 @@ def test_a_reply_that_breaks_the_schema_fails_the_job(reply: str, complaint: str
         parsed_output(SCHEMA_FORMAT, reply)
     assert failure.value.code == "invalid_structured_output"
     assert complaint in failure.value.message
+
+
+def test_an_outcome_the_database_refuses_fails_the_job_instead_of_looping(
+    sent: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import DataError
+
+    from shared import job_lifecycle
+    from worker import runner
+
+    job, _ = submit_job(JobSubmission(user_id="u", kind="response", request={"input": "hi"}))
+    claim = claim_job(job.id)
+    assert claim is not None
+    stored: list[job_lifecycle.Outcome] = []
+
+    def finish_job(claim: job_lifecycle.Claim, outcome: job_lifecycle.Outcome) -> bool:
+        stored.append(outcome)
+        if len(stored) == 1:
+            raise DataError("INSERT …", {}, ValueError("string contains NUL"))
+        return job_lifecycle.finish_job(claim, outcome)
+
+    monkeypatch.setattr(runner, "finish_job", finish_job)
+    completed = job_lifecycle.Outcome(status="completed", result={"output_text": "x"})
+    assert runner._store(claim, completed)
+    body = get_job("u", job.id)
+    assert body["status"] == "failed"
+    assert body["error"]["code"] == "internal_error"
+    assert [outcome.status for outcome in stored] == ["completed", "failed"]
