@@ -27,7 +27,7 @@ run: install
 	@$(PY) -m shared.devstack
 
 test: install lint
-	$(VENV)/bin/pytest -q -p no:cacheprovider --durations=25
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --durations=25
 
 lint: install
 	$(VENV)/bin/ruff check .

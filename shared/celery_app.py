@@ -28,6 +28,9 @@ def make_celery(settings: Settings) -> Celery:
             "socket_timeout": 5,
             "socket_connect_timeout": 2,
             "max_connections": 100,
+            # A publisher (a submit, a dispatch pass) tries the broker once instead of retrying
+            # for seconds: a job it could not send waits in the database for the reconciler.
+            "max_retries": 0,
         },
         task_publish_retry=False,
         task_default_queue=task_names.JOBS_QUEUE,

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import redis
+from sqlalchemy import create_engine, text
 
 from tests.harness import Stack
 
@@ -44,6 +45,10 @@ class FaultReport:
     lost: int = 0
     duplicate_results: int = 0
     duplicate_generations: int = 0
+    # Jobs running with no upstream response id recorded yet when a worker was killed: the only
+    # ones whose create may have reached the upstream without a trace to resume (each may be
+    # generated twice, never stored twice).
+    exposed: int = 0
     slowest_recovery: float = 0.0
     failures: Counter[str] = field(default_factory=Counter)
 
@@ -192,14 +197,34 @@ def worker_killed(stack: Stack, jobs: int = 300, kills: int = 3) -> FaultReport:
     load = Load(stack, "sigkill")
     load.submit(jobs)
     last = time.time()
+    exposed = 0
     for _ in range(kills):
         time.sleep(2.0)
         stack.processes["worker"].kill()
         last = time.time()
+        exposed += _running_without_response_id(stack)
         stack.start_worker()
     _configure(stack, latency_ms=0)
     finals = load.settle(timeout=60 + jobs * 0.2)
-    return load.audit(f"worker SIGKILL x{kills}", finals, last)
+    report = load.audit(f"worker SIGKILL x{kills}", finals, last)
+    report.exposed = exposed
+    return report
+
+
+def _running_without_response_id(stack: Stack) -> int:
+    engine = create_engine(stack.database_url)
+    try:
+        with engine.connect() as connection:
+            return int(
+                connection.execute(
+                    text(
+                        "SELECT count(*) FROM jobs"
+                        " WHERE status = 'in_progress' AND upstream_response_id IS NULL"
+                    )
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
 
 
 def worker_terminated(stack: Stack, jobs: int = 60) -> FaultReport:

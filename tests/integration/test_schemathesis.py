@@ -8,7 +8,14 @@ import subprocess
 import uuid
 from pathlib import Path
 
+import pytest
+
 from tests.harness import VENV_BIN, Stack
+from tests.integration.conftest import DATABASES
+
+# Fuzzing is the suite's costliest test: it runs once, on PostgreSQL when there is one (what
+# compose runs, and the stricter store: it refuses NUL in text, which SQLite keeps).
+pytestmark = pytest.mark.parametrize("stack", DATABASES[-1:], indirect=True)
 
 CHECKS = (
     "not_a_server_error,status_code_conformance,content_type_conformance,"
