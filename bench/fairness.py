@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from bench.common import JobTiming, job_timings, ms, percentile, print_table
+from shared.settings import Settings
 from tests.harness import Stack
 
 SMALL_USERS = ("user-b", "user-c", "user-d")
@@ -97,9 +98,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backlog", type=int, default=5000)
     parser.add_argument("--seconds", type=int, default=30)
-    # Half the worker's 64 slots: a busy user can't hold them all, so a newcomer's job starts
-    # on a free slot at once; the worker is CPU-bound long before it runs out of slots.
-    parser.add_argument("--user-max-inflight", type=int, default=32)
+    parser.add_argument(
+        "--user-max-inflight", type=int, default=Settings.model_fields["USER_MAX_INFLIGHT"].default
+    )
     args = parser.parse_args()
     rows = []
     for policy in ("fair", "fifo"):

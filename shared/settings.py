@@ -38,7 +38,7 @@ class Settings(BaseModel):
     MAX_UPLOAD_BYTES: int = Field(default=20 * 1024 * 1024, gt=0)
     MAX_REQUEST_BYTES: int = Field(default=10 * 1024 * 1024, gt=0)
     RATE_LIMIT: str = Field(default="600/minute", pattern=r"^\d+/(second|minute|hour)$")
-    USER_MAX_INFLIGHT: int = Field(default=64, ge=1)
+    USER_MAX_INFLIGHT: int = Field(default=32, ge=1)
     # fair: users take turns (by weight) under per-user in-flight limits; fifo: arrival order.
     SCHEDULING: Literal["fair", "fifo"] = "fair"
     BROKER_MAX_PENDING: int = Field(default=256, ge=1)
