@@ -103,8 +103,9 @@ def dispatch_here() -> None:
 def dispatch_now() -> int:
     """One pass: mark as many ready jobs `sent` as the broker may hold, then send them."""
     settings = get_settings()
-    with read_session() as session:  # a full broker, the common case under load, takes no lock
-        if _free_broker_slots(session) <= 0:
+    # A full broker (the common case under load) or nothing ready (an idle gateway) takes no lock.
+    with read_session() as session:
+        if _free_broker_slots(session) <= 0 or not _any_ready(session):
             return 0
     with write_session() as session:
         free = _free_broker_slots(session)
@@ -136,10 +137,7 @@ def mark_sent_at_once(session: Session, job: Job) -> bool:
     idle gateway starts a job without a pass. The caller sends it after the commit."""
     if job.queue_state != job_states.READY:
         return False
-    others_ready = session.scalar(
-        select(exists().where(Job.queue_state == job_states.READY, Job.id != job.id))
-    )
-    if others_ready or _free_broker_slots(session) <= 0:
+    if _any_ready(session, besides=job.id) or _free_broker_slots(session) <= 0:
         return False
     if _turn_for(session, job.user_id).allowance <= 0:
         return False
@@ -147,6 +145,14 @@ def mark_sent_at_once(session: Session, job: Job) -> bool:
     job.dispatched_at = utcnow()
     session.flush()
     return True
+
+
+def _any_ready(session: Session, besides: str = "") -> bool:
+    return bool(
+        session.scalar(
+            select(exists().where(Job.queue_state == job_states.READY, Job.id != besides))
+        )
+    )
 
 
 def _free_broker_slots(session: Session) -> int:

@@ -59,8 +59,9 @@ def _lease_deadline() -> Any:
 
 def claim_job(job_id: str) -> Claim | None:
     """Take a sent job for this worker; None if it is finished, held elsewhere or unknown."""
+    now = utcnow()
     with write_session() as session:
-        attempt = session.scalar(
+        job = session.execute(
             update(Job)
             .where(
                 Job.id == job_id,
@@ -71,35 +72,57 @@ def claim_job(job_id: str) -> Claim | None:
                 status=job_states.IN_PROGRESS,
                 queue_state=None,
                 attempts=Job.attempts + 1,
-                started_at=func.coalesce(Job.started_at, utcnow()),
+                started_at=func.coalesce(Job.started_at, now),
                 lease_expires_at=_lease_deadline(),
             )
-            .returning(Job.attempts)
-        )
-        if attempt is None:
+            .returning(*CLAIMED_COLUMNS)
+            .execution_options(synchronize_session=False)
+        ).one_or_none()
+        if job is None:
             return None
-        job = session.get_one(Job, job_id)
         conversation = (
-            session.get(Conversation, job.conversation_id) if job.conversation_id else None
+            session.execute(
+                select(Conversation.upstream_id, Conversation.last_response_id).where(
+                    Conversation.id == job.conversation_id
+                )
+            ).one()
+            if job.conversation_id
+            else None
         )
-        claim = Claim(
-            job_id=job.id,
-            attempt=attempt,
-            user_id=job.user_id,
-            kind=job.kind,
-            request=job.request,
-            conversation_id=job.conversation_id,
-            conversation_seq=job.conversation_seq,
-            conversation_upstream_id=conversation.upstream_id if conversation else None,
-            conversation_last_response_id=conversation.last_response_id if conversation else None,
-            upstream_response_id=job.upstream_response_id,
-            pending_tool_outputs=job.pending_tool_outputs,
-            request_id=job.request_id,
-            created_at=job.created_at,
-            started_at=job.started_at or utcnow(),
-        )
-    events.publish(job_id, "status", {"status": job_states.IN_PROGRESS, "attempt": attempt})
+    claim = Claim(
+        job_id=job.id,
+        attempt=job.attempts,
+        user_id=job.user_id,
+        kind=job.kind,
+        request=job.request,
+        conversation_id=job.conversation_id,
+        conversation_seq=job.conversation_seq,
+        conversation_upstream_id=conversation.upstream_id if conversation else None,
+        conversation_last_response_id=conversation.last_response_id if conversation else None,
+        upstream_response_id=job.upstream_response_id,
+        pending_tool_outputs=job.pending_tool_outputs,
+        request_id=job.request_id,
+        created_at=job.created_at,
+        started_at=job.started_at or now,
+    )
+    events.publish(job_id, "status", {"status": job_states.IN_PROGRESS, "attempt": claim.attempt})
     return claim
+
+
+CLAIMED_COLUMNS = (
+    Job.id,
+    Job.attempts,
+    Job.user_id,
+    Job.kind,
+    Job.request,
+    Job.conversation_id,
+    Job.conversation_seq,
+    Job.upstream_response_id,
+    Job.pending_tool_outputs,
+    Job.request_id,
+    Job.created_at,
+    Job.started_at,
+)
 
 
 def renew_leases(held: list[tuple[str, int]]) -> list[str]:
@@ -128,24 +151,22 @@ def _fence(job_id: str, attempt: int) -> Any:
 def record_upstream_response_id(claim: Claim, response_id: str) -> bool:
     """Store the upstream response id as soon as it exists, so a retry can resume it."""
     with write_session() as session:
-        return bool(
-            affected(
-                session,
-                update(Job)
-                .where(*_fence(claim.job_id, claim.attempt))
-                .values(upstream_response_id=response_id, pending_tool_outputs=None),
-            )
+        return _update_fenced(
+            session, claim, upstream_response_id=response_id, pending_tool_outputs=None
         )
 
 
 def set_conversation_upstream_id(conversation_id: str, upstream_id: str) -> str:
     """Keep the first upstream conversation made for ours; answer the one that is kept."""
     with write_session() as session:
-        session.execute(
+        if affected(
+            session,
             update(Conversation)
             .where(Conversation.id == conversation_id, Conversation.upstream_id.is_(None))
             .values(upstream_id=upstream_id)
-        )
+            .execution_options(synchronize_session=False),
+        ):
+            return upstream_id
         kept = session.scalar(
             select(Conversation.upstream_id).where(Conversation.id == conversation_id)
         )
@@ -155,25 +176,41 @@ def set_conversation_upstream_id(conversation_id: str, upstream_id: str) -> str:
 def store_response(claim: Claim, response: Response) -> bool:
     """Add one upstream response to the history, once, while this attempt still holds the job."""
     with write_session() as session:
-        if session.scalar(select(Job.id).where(*_fence(claim.job_id, claim.attempt))) is None:
+        if not _update_fenced(session, claim, **_latest_response(response)):
             return False
         _add_response(session, claim, response)
     return True
 
 
+def _latest_response(response: Response | None) -> dict[str, Any]:
+    """The job's columns that point at its latest upstream response (none: left as they are)."""
+    if response is None:
+        return {}
+    return {"upstream_response_id": response.id, "pending_tool_outputs": None}
+
+
+def _update_fenced(session: Session, claim: Claim, **values: Any) -> bool:
+    """Update the job if this attempt still holds it."""
+    return bool(
+        affected(
+            session,
+            update(Job)
+            .where(*_fence(claim.job_id, claim.attempt))
+            .values(**values)
+            .execution_options(synchronize_session=False),
+        )
+    )
+
+
 def _add_response(session: Session, claim: Claim, response: Response) -> None:
     if session.get(Response, response.id) is None:
         session.add(response)
-    session.execute(
-        update(Job)
-        .where(Job.id == claim.job_id)
-        .values(upstream_response_id=response.id, pending_tool_outputs=None)
-    )
     if claim.conversation_id:
         session.execute(
             update(Conversation)
             .where(Conversation.id == claim.conversation_id)
             .values(last_response_id=response.id)
+            .execution_options(synchronize_session=False)
         )
 
 
@@ -193,21 +230,18 @@ def finish_job(claim: Claim, outcome: Outcome) -> bool:
     with write_session() as session:
         if claim.conversation_id:
             lock_conversation(session, claim.conversation_id)
-        changed = affected(
+        if not _update_fenced(
             session,
-            update(Job)
-            .where(*_fence(claim.job_id, claim.attempt))
-            .values(
-                status=outcome.status,
-                result=outcome.result,
-                error=outcome.error,
-                required_action=outcome.required_action,
-                queue_state=None,
-                lease_expires_at=None,
-                finished_at=utcnow() if terminal else None,
-            ),
-        )
-        if not changed:
+            claim,
+            status=outcome.status,
+            result=outcome.result,
+            error=outcome.error,
+            required_action=outcome.required_action,
+            queue_state=None,
+            lease_expires_at=None,
+            finished_at=utcnow() if terminal else None,
+            **_latest_response(outcome.response),
+        ):
             return False
         if outcome.response is not None:
             _add_response(session, claim, outcome.response)

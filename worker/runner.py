@@ -131,7 +131,7 @@ def execute(claim: Claim, cancel: CancelToken, history: list[Response]) -> Outco
     failure."""
     caps = capabilities()
     turn = turns.Turn(claim, caps)
-    relay = DeltaRelay(claim.job_id)
+    relay = DeltaRelay(claim.job_id, resuming=claim.attempt > 1)
     if claim.pending_tool_outputs:
         final = run_response(
             claim,

@@ -85,9 +85,10 @@ class DeltaRelay:
 
     FLUSH_SECONDS = 0.05
 
-    def __init__(self, job_id: str) -> None:
+    def __init__(self, job_id: str, resuming: bool) -> None:
         self.job_id = job_id
-        self.last_sequence: int | None = events.upstream_sequence(job_id)
+        # How far an earlier attempt got: where a resumed stream starts.
+        self.last_sequence: int | None = events.upstream_sequence(job_id) if resuming else None
         self.created_id: str | None = None
         self._pending: list[str] = []
         self._flushed_at = time.monotonic()
