@@ -83,6 +83,8 @@ def dispatch_soon() -> None:
 def dispatch_here() -> None:
     """Dispatch now on this thread, unless another process is dispatching right now."""
     try:
+        if not _worth_a_pass():
+            return
         redis = get_redis()
         redis.set(PENDING_KEY, 1)
         lock = redis.lock(LOCK_KEY, timeout=30)
@@ -103,10 +105,8 @@ def dispatch_here() -> None:
 def dispatch_now() -> int:
     """One pass: mark as many ready jobs `sent` as the broker may hold, then send them."""
     settings = get_settings()
-    # A full broker (the common case under load) or nothing ready (an idle gateway) takes no lock.
-    with read_session() as session:
-        if _free_broker_slots(session) <= 0 or not _any_ready(session):
-            return 0
+    if not _worth_a_pass():
+        return 0
     with write_session() as session:
         free = _free_broker_slots(session)
         if free <= 0:
@@ -145,6 +145,14 @@ def mark_sent_at_once(session: Session, job: Job) -> bool:
     job.dispatched_at = utcnow()
     session.flush()
     return True
+
+
+def _worth_a_pass() -> bool:
+    """Whether a pass could send anything: the broker has room and a job is ready. Checked
+    without a lock: a full broker (the common case under load) or nothing ready (an idle
+    gateway) costs one read, and a job that becomes ready later asks for its own pass."""
+    with read_session() as session:
+        return _free_broker_slots(session) > 0 and _any_ready(session)
 
 
 def _any_ready(session: Session, besides: str = "") -> bool:
