@@ -12,6 +12,7 @@ so an idle gateway starts a job without a pass.
 
 from __future__ import annotations
 
+import enum
 import logging
 import os
 import threading
@@ -131,20 +132,30 @@ def dispatch_now() -> int:
     return len(sent_ids)
 
 
-def mark_sent_at_once(session: Session, job: Job) -> bool:
-    """In the transaction that stores a ready job: mark it sent when a pass would pick it anyway
-    (no other job is ready, the broker has room, its user is under the in-flight limit), so an
-    idle gateway starts a job without a pass. The caller sends it after the commit."""
+class Placement(enum.Enum):
+    """Where a newly stored job goes next."""
+
+    SENT = "sent"  # marked sent in its own transaction: the caller sends it after the commit
+    PASS = "pass"  # others are ready too: a pass picks among them in turn
+    HELD = "held"  # blocked in its conversation, broker full or its user at the limit
+
+
+def place_new_job(session: Session, job: Job) -> Placement:
+    """In the transaction that stores a job: mark it sent when a pass would pick it anyway (no
+    other job is ready, the broker has room, its user is under the in-flight limit), so an idle
+    gateway starts a job without a pass. A job held back by a full broker or its user's limit
+    needs no pass now: the end of one of the jobs holding it back asks for one (and beat's
+    reconcile tick would find it if those all ended in the moment before this commit)."""
     if job.queue_state != job_states.READY:
-        return False
-    if _any_ready(session, besides=job.id) or _free_broker_slots(session) <= 0:
-        return False
-    if _turn_for(session, job.user_id).allowance <= 0:
-        return False
+        return Placement.HELD
+    if _free_broker_slots(session) <= 0 or _turn_for(session, job.user_id).allowance <= 0:
+        return Placement.HELD
+    if _any_ready(session, besides=job.id):
+        return Placement.PASS
     job.queue_state = job_states.SENT
     job.dispatched_at = utcnow()
     session.flush()
-    return True
+    return Placement.SENT
 
 
 def _worth_a_pass() -> bool:

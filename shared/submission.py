@@ -58,7 +58,7 @@ def submit_job(submission: JobSubmission) -> tuple[Job, bool]:
                 if earlier is not None:
                     return earlier, False
             job = _insert_job(session, submission, digest)
-            sent = dispatch.mark_sent_at_once(session, job)
+            placement = dispatch.place_new_job(session, job)
     except IntegrityError:
         if not submission.idempotency_key:
             raise
@@ -68,9 +68,9 @@ def submit_job(submission: JobSubmission) -> tuple[Job, bool]:
         if earlier is None:
             raise
         return earlier, False
-    if sent:
+    if placement is dispatch.Placement.SENT:
         dispatch.send_job(job.id)
-    elif job.queue_state == job_states.READY:
+    elif placement is dispatch.Placement.PASS:
         dispatch.dispatch_soon()
     return job, True
 
