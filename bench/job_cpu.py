@@ -1,0 +1,74 @@
+"""Where a chat job's CPU goes: the worker's `runner.run_job` called in this process, one thread
+(no Celery), on jobs submitted to a stack whose worker is stopped; the upstream answers at once.
+Prints the CPU a job costs and cProfile's top functions by cumulative time.
+
+    python -m bench.job_cpu [--jobs 200] [--database sqlite|postgresql] [--top 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import time
+from collections import Counter
+
+from sqlalchemy import update
+
+from bench.common import PRODUCTION_SETTINGS, exit_cleanly_on_sigterm, job_timings
+from tests.harness import Stack
+
+WARMUP = 20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--top", type=int, default=40, help="functions to list")
+    args = parser.parse_args()
+    exit_cleanly_on_sigterm()
+    stack = Stack(
+        database=args.database,
+        settings={**PRODUCTION_SETTINGS, "OFFLINE_OPENAI_LATENCY_MS": "0"},
+    ).start()
+    try:
+        stack.processes["worker"].stop()
+        stack.processes["beat"].stop()
+        with stack.client() as api:
+            job_ids = [
+                api.post("/v1/chat", json={"message": f"job {n}", "user_id": f"user-{n % 5}"})
+                .raise_for_status()
+                .json()["id"]
+                for n in range(WARMUP + args.jobs)
+            ]
+        # This process becomes a worker of the stack: its settings come from the environment.
+        os.environ.clear()
+        os.environ.update(stack.env())
+        from shared.db import write_session
+        from shared.models import Job
+        from worker import runner
+
+        with write_session() as session:  # every job claimable, as if its message arrived
+            session.execute(update(Job).values(queue_state="sent"))
+        for job_id in job_ids[:WARMUP]:
+            runner.run_job(job_id)
+        started, profile = time.process_time(), cProfile.Profile()
+        profile.enable()
+        for job_id in job_ids[WARMUP:]:
+            runner.run_job(job_id)
+        profile.disable()
+        cpu = (time.process_time() - started) / args.jobs
+        # A job this process did not run (say, settings read before the environment was set)
+        # would make the figure meaningless.
+        statuses = Counter(timing.status for timing in job_timings(stack.database_url))
+        assert statuses == {"completed": WARMUP + args.jobs}, f"not every job ran: {statuses}"
+        print(f"{args.jobs} chat jobs ({args.database}): {cpu * 1000:.1f} ms CPU a job, profiled")
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
