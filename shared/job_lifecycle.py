@@ -57,6 +57,23 @@ def _lease_deadline() -> Any:
     return utcnow() + timedelta(seconds=get_settings().JOB_LEASE_SECONDS)
 
 
+# What a claim reads back from the job's row in the UPDATE that takes it.
+CLAIMED_COLUMNS = (
+    Job.id,
+    Job.attempts,
+    Job.user_id,
+    Job.kind,
+    Job.request,
+    Job.conversation_id,
+    Job.conversation_seq,
+    Job.upstream_response_id,
+    Job.pending_tool_outputs,
+    Job.request_id,
+    Job.created_at,
+    Job.started_at,
+)
+
+
 def claim_job(job_id: str) -> Claim | None:
     """Take a sent job for this worker; None if it is finished, held elsewhere or unknown."""
     now = utcnow()
@@ -107,22 +124,6 @@ def claim_job(job_id: str) -> Claim | None:
     )
     events.publish(job_id, "status", {"status": job_states.IN_PROGRESS, "attempt": claim.attempt})
     return claim
-
-
-CLAIMED_COLUMNS = (
-    Job.id,
-    Job.attempts,
-    Job.user_id,
-    Job.kind,
-    Job.request,
-    Job.conversation_id,
-    Job.conversation_seq,
-    Job.upstream_response_id,
-    Job.pending_tool_outputs,
-    Job.request_id,
-    Job.created_at,
-    Job.started_at,
-)
 
 
 def renew_leases(held: list[tuple[str, int]]) -> list[str]:
