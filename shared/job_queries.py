@@ -27,10 +27,19 @@ def load_job(user_id: str, job_id: str) -> Job:
     return job
 
 
+def job_status(user_id: str, job_id: str) -> str:
+    """The job's status alone: what a wait checks each time it wakes, without loading the rest."""
+    with read_session() as session:
+        row = session.execute(select(Job.user_id, Job.status).where(Job.id == job_id)).first()
+    if row is None or row.user_id != user_id:
+        raise not_found("job")
+    return str(row.status)
+
+
 def get_job(user_id: str, job_id: str, wait_seconds: float = 0) -> dict[str, Any]:
+    if wait_seconds > 0:
+        _wait_until_settled(user_id, job_id, wait_seconds)
     job = load_job(user_id, job_id)
-    if wait_seconds > 0 and job.status not in job_states.TERMINAL:
-        job = _wait_until_settled(user_id, job, wait_seconds)
     position = None
     if job.status == job_states.QUEUED:
         with read_session() as session:
@@ -48,43 +57,45 @@ def get_job(user_id: str, job_id: str, wait_seconds: float = 0) -> dict[str, Any
     return body
 
 
-def _wait_until_settled(user_id: str, job: Job, wait_seconds: float) -> Job:
+def _wait_until_settled(user_id: str, job_id: str, wait_seconds: float) -> None:
     """Hold until the job is terminal or waits for tool outputs, or until time is up.
 
-    Wakes on the job's event stream (the worker publishes after it commits), so the answer comes
-    within milliseconds of the change; polls the database instead while Redis is away.
+    Wakes on the job's event stream (status events are published after their change commits), so
+    the answer comes within milliseconds of the change; polls the database instead while Redis
+    is away. The stream's position is taken before the status is read: a change after the read
+    is an event after that position, so none slips between.
     """
     deadline = time.monotonic() + wait_seconds
-    initial_status = job.status
     try:
-        cursor = events.last_event_id(job.id)
+        cursor: str | None = events.last_event_id(job_id)
     except RedisError:
         cursor = None
-    job = load_job(user_id, job.id)  # re-read after taking the cursor: no change slips between
-    while not _settled(job, initial_status):
+    initial_status = status = job_status(user_id, job_id)
+    while not _settled(status, initial_status):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
         if cursor is not None:
             try:
-                new = events.read(job.id, cursor, block_ms=max(1, int(remaining * 1000)))
+                new = events.read(job_id, cursor, block_ms=max(1, int(remaining * 1000)))
             except RedisError:
                 cursor = None
                 continue
             if not new:
                 break
             cursor = new[-1][0]
-            if not any(name == "status" for _id, name, _data in new):
-                continue
+            # A status event is published after its change commits: it says the status as well as
+            # a read would, and the caller reads the settled job once, after the wait.
+            said = [data.get("status") for _id, name, data in new if name == "status"]
+            status = said[-1] if said and said[-1] else status
         else:
             time.sleep(min(FALLBACK_POLL_SECONDS, remaining))
-        job = load_job(user_id, job.id)
-    return job
+            status = job_status(user_id, job_id)
 
 
-def _settled(job: Job, initial_status: str) -> bool:
-    return job.status in job_states.TERMINAL or (
-        job.status == job_states.REQUIRES_ACTION and initial_status != job_states.REQUIRES_ACTION
+def _settled(status: str, initial_status: str) -> bool:
+    return status in job_states.TERMINAL or (
+        status == job_states.REQUIRES_ACTION and initial_status != job_states.REQUIRES_ACTION
     )
 
 

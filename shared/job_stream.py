@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 
 from shared import events, job_states
 from shared.errors import ApiError
-from shared.job_queries import load_job
+from shared.job_queries import job_status, load_job
 
 EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 HEARTBEAT_MS = 15_000
@@ -27,13 +27,13 @@ def job_events(user_id: str, job_id: str, last_event_id: str | None) -> Iterator
     """Checks access now (so a stranger gets 404, not an empty stream), then streams."""
     if last_event_id is not None and not EVENT_ID.match(last_event_id):
         raise ApiError(400, "invalid_last_event_id", "Last-Event-ID is not an event id here.")
-    load_job(user_id, job_id)
+    job_status(user_id, job_id)
     return _stream(user_id, job_id, last_event_id or "0-0")
 
 
 def _stream(user_id: str, job_id: str, cursor: str) -> Iterator[str]:
     while True:
-        status = load_job(user_id, job_id).status
+        status = job_status(user_id, job_id)
         try:
             block = None if status in job_states.TERMINAL else HEARTBEAT_MS
             entries = events.read(job_id, cursor, block_ms=block)
