@@ -2,7 +2,7 @@
 submit one job a second for 30 s, the upstream taking 200 ms a call. The same run under fair
 scheduling and under plain FIFO, side by side.
 
-    python -m bench.fairness [--backlog 5000] [--seconds 30]
+    python -m bench.fairness [--backlog 5000] [--seconds 30] [--database sqlite|postgresql|both]
 """
 
 from __future__ import annotations
@@ -14,7 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from bench.common import JobTiming, job_timings, ms, percentile, print_table
+from bench.common import (
+    JobTiming,
+    add_database_option,
+    databases,
+    exit_cleanly_on_sigterm,
+    job_timings,
+    ms,
+    percentile,
+    print_table,
+)
 from shared.settings import Settings
 from tests.harness import Stack
 
@@ -22,8 +31,11 @@ SMALL_USERS = ("user-b", "user-c", "user-d")
 TERMINAL = {"completed", "failed", "cancelled", "incomplete"}
 
 
-def run(policy: str, backlog: int, seconds: int, user_max_inflight: int) -> list[JobTiming]:
+def run(
+    database: str, policy: str, backlog: int, seconds: int, user_max_inflight: int
+) -> list[JobTiming]:
     stack = Stack(
+        database=database,
         worker_concurrency=64,
         settings={
             "SCHEDULING": policy,
@@ -70,7 +82,7 @@ def _drain(api: httpx.Client, users: list[str], timeout: float = 600) -> None:
             time.sleep(0.5)
 
 
-def rows_for(policy: str, timings: list[JobTiming]) -> list[list[str]]:
+def rows_for(database: str, policy: str, timings: list[JobTiming]) -> list[list[str]]:
     start = min(t.created_at for t in timings)
     end = max(t.finished_at for t in timings if t.finished_at)
     total = (end - start).total_seconds()
@@ -82,6 +94,7 @@ def rows_for(policy: str, timings: list[JobTiming]) -> list[list[str]]:
         waits = [t.queue_wait for t in timings if t.user_id == user and t.queue_wait is not None]
         rows.append(
             [
+                database,
                 policy,
                 user,
                 str(len(waits)),
@@ -101,14 +114,27 @@ def main() -> None:
     parser.add_argument(
         "--user-max-inflight", type=int, default=Settings.model_fields["USER_MAX_INFLIGHT"].default
     )
+    add_database_option(parser)
     args = parser.parse_args()
+    exit_cleanly_on_sigterm()
     rows = []
-    for policy in ("fair", "fifo"):
-        rows += rows_for(policy, run(policy, args.backlog, args.seconds, args.user_max_inflight))
+    for database in databases(args.database):
+        for policy in ("fair", "fifo"):
+            timings = run(database, policy, args.backlog, args.seconds, args.user_max_inflight)
+            rows += rows_for(database, policy, timings)
     print_table(
         f"Fairness: A submits {args.backlog} at once; B, C, D one a second for {args.seconds} s "
         f"(upstream 200 ms, one worker, 64 threads, USER_MAX_INFLIGHT={args.user_max_inflight})",
-        ["scheduling", "user", "jobs", "wait p50", "wait p99", "A makespan", "throughput"],
+        [
+            "database",
+            "scheduling",
+            "user",
+            "jobs",
+            "wait p50",
+            "wait p99",
+            "A makespan",
+            "throughput",
+        ],
         rows,
     )
 
