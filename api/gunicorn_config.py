@@ -14,6 +14,10 @@ threads = _settings.API_THREADS
 # Gunicorn would answer an over-long request line with its own HTML page; let the app answer
 # (an over-long parameter gets the JSON 422 every other bad input gets).
 limit_request_line = 0
+# Clients and load balancers keep idle connections for a minute or so; gunicorn's 2 s default
+# closes them first, and a request sent on a connection the server is closing fails on the
+# client's side. An idle connection waits in the worker's poller, not on a thread.
+keepalive = 75
 
 
 def post_worker_init(_worker: object) -> None:
