@@ -16,7 +16,7 @@ from collections import Counter
 
 from sqlalchemy import update
 
-from bench.common import PRODUCTION_SETTINGS, exit_cleanly_on_sigterm, job_timings
+from bench.common import PRODUCTION_SETTINGS, databases, exit_cleanly_on_sigterm, job_timings
 from tests.harness import Stack
 
 WARMUP = 20
@@ -29,8 +29,9 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=40, help="functions to list")
     args = parser.parse_args()
     exit_cleanly_on_sigterm()
+    [database] = databases(args.database)  # PostgreSQL needs TEST_DATABASE_URL
     stack = Stack(
-        database=args.database,
+        database=database,
         settings={**PRODUCTION_SETTINGS, "OFFLINE_OPENAI_LATENCY_MS": "0"},
     ).start()
     try:

@@ -89,10 +89,13 @@ def dispatch_here() -> None:
         redis = get_redis()
         redis.set(PENDING_KEY, 1)
         lock = redis.lock(LOCK_KEY, timeout=30)
+        checked = True  # the check above stands for the first pass; a later one checks again
         while lock.acquire(blocking=False):
             try:
                 while redis.delete(PENDING_KEY):
-                    dispatch_now()
+                    if checked or _worth_a_pass():
+                        _send_ready()
+                    checked = False
             finally:
                 lock.release()
             # A request that came while we held the lock left the flag; serve it.
@@ -105,9 +108,11 @@ def dispatch_here() -> None:
 
 def dispatch_now() -> int:
     """One pass: mark as many ready jobs `sent` as the broker may hold, then send them."""
+    return _send_ready() if _worth_a_pass() else 0
+
+
+def _send_ready() -> int:
     settings = get_settings()
-    if not _worth_a_pass():
-        return 0
     with write_session() as session:
         free = _free_broker_slots(session)
         if free <= 0:

@@ -152,9 +152,7 @@ def _fence(job_id: str, attempt: int) -> Any:
 def record_upstream_response_id(claim: Claim, response_id: str) -> bool:
     """Store the upstream response id as soon as it exists, so a retry can resume it."""
     with write_session() as session:
-        return _update_fenced(
-            session, claim, upstream_response_id=response_id, pending_tool_outputs=None
-        )
+        return _update_fenced(session, claim, **_pointing_at(response_id))
 
 
 def set_conversation_upstream_id(conversation_id: str, upstream_id: str) -> str:
@@ -177,17 +175,18 @@ def set_conversation_upstream_id(conversation_id: str, upstream_id: str) -> str:
 def store_response(claim: Claim, response: Response) -> bool:
     """Add one upstream response to the history, once, while this attempt still holds the job."""
     with write_session() as session:
-        if not _update_fenced(session, claim, **_latest_response(response)):
+        if not _update_fenced(session, claim, **_pointing_at(response.id)):
             return False
         _add_response(session, claim, response)
     return True
 
 
-def _latest_response(response: Response | None) -> dict[str, Any]:
-    """The job's columns that point at its latest upstream response (none: left as they are)."""
-    if response is None:
+def _pointing_at(response_id: str | None) -> dict[str, Any]:
+    """The job's columns that point at its latest upstream response (none: left as they are);
+    the tool outputs pending for it have been sent with it."""
+    if response_id is None:
         return {}
-    return {"upstream_response_id": response.id, "pending_tool_outputs": None}
+    return {"upstream_response_id": response_id, "pending_tool_outputs": None}
 
 
 def _update_fenced(session: Session, claim: Claim, **values: Any) -> bool:
@@ -241,7 +240,7 @@ def finish_job(claim: Claim, outcome: Outcome) -> bool:
             queue_state=None,
             lease_expires_at=None,
             finished_at=utcnow() if terminal else None,
-            **_latest_response(outcome.response),
+            **_pointing_at(outcome.response.id if outcome.response else None),
         ):
             return False
         if outcome.response is not None:
