@@ -93,8 +93,8 @@ def test_incomplete_stream_ends_with_response_incomplete(client: OpenAI) -> None
 
 def test_latency_comes_after_in_progress(upstream: Any, client: OpenAI) -> None:
     upstream.configure(latency_ms=300)
+    started = time.monotonic()  # before the request: the latency starts when the server has it
     stream = client.responses.create(model=MODEL, input="slow", stream=True)
-    started = time.monotonic()
     first_two = [next(stream).type, next(stream).type]
     early = time.monotonic() - started
     rest = list(stream)
