@@ -92,30 +92,30 @@ def test_incomplete_stream_ends_with_response_incomplete(client: OpenAI) -> None
 
 
 def test_latency_comes_after_in_progress(upstream: Any, client: OpenAI) -> None:
-    upstream.configure(latency_ms=300)
+    upstream.configure(latency_ms=800)
     started = time.monotonic()  # before the request: the latency starts when the server has it
     stream = client.responses.create(model=MODEL, input="slow", stream=True)
     first_two = [next(stream).type, next(stream).type]
     early = time.monotonic() - started
     rest = list(stream)
     assert first_two == ["response.created", "response.in_progress"]
-    assert early < 0.25
-    assert time.monotonic() - started >= 0.3
+    assert early < 0.5  # well short of the latency, with room for a busy machine
+    assert time.monotonic() - started >= 0.8
     assert rest[-1].type == "response.completed"
 
 
 def test_background_response_completes_after_the_latency(upstream: Any, client: OpenAI) -> None:
-    upstream.configure(latency_ms=400)
+    upstream.configure(latency_ms=800)
     started = time.monotonic()
     created = client.responses.create(model=MODEL, input="in the background", background=True)
 
-    assert time.monotonic() - started < 0.3
+    assert time.monotonic() - started < 0.5
     assert created.status == "queued" and created.background is True
     wait_until(lambda: client.responses.retrieve(created.id).status == "in_progress")
     wait_until(lambda: client.responses.retrieve(created.id).status == "completed")
     done = client.responses.retrieve(created.id)
     assert done.output_text == "[offline turn 1] You said: in the background"
-    assert time.monotonic() - started >= 0.4
+    assert time.monotonic() - started >= 0.8
 
 
 def test_background_stream_resumes_after_a_sequence_number(upstream: Any, client: OpenAI) -> None:
