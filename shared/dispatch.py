@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import RowMapping, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from shared import job_states, task_names
@@ -36,6 +36,41 @@ log = logging.getLogger(__name__)
 LOCK_KEY = "gw:dispatch:lock"
 PENDING_KEY = "gw:dispatch:pending"
 CURSOR_KEY = "gw:dispatch:cursor"
+
+# The dispatcher's reads, built once (statements are parameterised by user and job id); each
+# column is an indexed count or probe, so one round trip answers what a decision needs.
+_PENDING = (
+    select(func.count())
+    .select_from(Job)
+    .where(Job.queue_state == job_states.SENT)
+    .scalar_subquery()
+    .label("pending")
+)
+_OTHERS_READY = (
+    exists()
+    .where(Job.queue_state == job_states.READY, Job.id != bindparam("besides"))
+    .label("others_ready")
+)
+_USER_TURN = (
+    select(User.weight).where(User.id == bindparam("user_id")).scalar_subquery().label("weight"),
+    select(User.max_inflight)
+    .where(User.id == bindparam("user_id"))
+    .scalar_subquery()
+    .label("max_inflight"),
+    select(func.count())
+    .select_from(Job)
+    .where(Job.user_id == bindparam("user_id"), Job.status == job_states.IN_PROGRESS)
+    .scalar_subquery()
+    .label("running"),
+    select(func.count())
+    .select_from(Job)
+    .where(Job.queue_state == job_states.SENT, Job.user_id == bindparam("user_id"))
+    .scalar_subquery()
+    .label("waiting"),
+)
+_PASS_FACTS = select(_PENDING, _OTHERS_READY)
+_PLACEMENT_FACTS = select(_PENDING, _OTHERS_READY, *_USER_TURN)
+_TURN_FACTS = select(*_USER_TURN)
 
 
 class _BackgroundPasses:
@@ -153,9 +188,14 @@ def place_new_job(session: Session, job: Job) -> Placement:
     reconcile tick would find it if those all ended in the moment before this commit)."""
     if job.queue_state != job_states.READY:
         return Placement.HELD
-    if _free_broker_slots(session) <= 0 or _turn_for(session, job.user_id).allowance <= 0:
+    facts = (
+        session.execute(_PLACEMENT_FACTS, {"user_id": job.user_id, "besides": job.id})
+        .mappings()
+        .one()
+    )
+    if _free_slots(facts["pending"]) <= 0 or _turn(job.user_id, facts).allowance <= 0:
         return Placement.HELD
-    if _any_ready(session, besides=job.id):
+    if facts["others_ready"]:
         return Placement.PASS
     job.queue_state = job_states.SENT
     job.dispatched_at = utcnow()
@@ -168,21 +208,15 @@ def _worth_a_pass() -> bool:
     without a lock: a full broker (the common case under load) or nothing ready (an idle
     gateway) costs one read, and a job that becomes ready later asks for its own pass."""
     with read_session() as session:
-        return _free_broker_slots(session) > 0 and _any_ready(session)
-
-
-def _any_ready(session: Session, besides: str = "") -> bool:
-    return bool(
-        session.scalar(
-            select(exists().where(Job.queue_state == job_states.READY, Job.id != besides))
-        )
-    )
+        facts = session.execute(_PASS_FACTS, {"besides": ""}).one()
+    return _free_slots(facts.pending) > 0 and bool(facts.others_ready)
 
 
 def _free_broker_slots(session: Session) -> int:
-    pending = session.scalar(
-        select(func.count()).select_from(Job).where(Job.queue_state == job_states.SENT)
-    )
+    return _free_slots(session.scalar(select(_PENDING)))
+
+
+def _free_slots(pending: int | None) -> int:
     return get_settings().BROKER_MAX_PENDING - (pending or 0)
 
 
@@ -253,19 +287,13 @@ def _pick_round_robin(session: Session, free: int) -> list[str]:
 
 
 def _turn_for(session: Session, user_id: str) -> _Turn:
-    user = session.get(User, user_id)
-    limit = (user.max_inflight if user else None) or get_settings().USER_MAX_INFLIGHT
-    running = session.scalar(
-        select(func.count())
-        .select_from(Job)
-        .where(Job.user_id == user_id, Job.status == job_states.IN_PROGRESS)
-    )
-    waiting = session.scalar(
-        select(func.count())
-        .select_from(Job)
-        .where(Job.queue_state == job_states.SENT, Job.user_id == user_id)
-    )
-    return _Turn(user_id, user.weight if user else 1, limit - (running or 0) - (waiting or 0))
+    return _turn(user_id, session.execute(_TURN_FACTS, {"user_id": user_id}).mappings().one())
+
+
+def _turn(user_id: str, facts: RowMapping) -> _Turn:
+    """A user's turn from its weight, limit and jobs running or waiting on the broker."""
+    limit = facts["max_inflight"] or get_settings().USER_MAX_INFLIGHT
+    return _Turn(user_id, facts["weight"] or 1, limit - facts["running"] - facts["waiting"])
 
 
 def _take(session: Session, turn: _Turn, count: int) -> list[str]:

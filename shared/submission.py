@@ -135,7 +135,6 @@ def _insert_job(session: Session, submission: JobSubmission, digest: str | None)
                 last_active_at=now,
             )
         )
-        session.flush()
     job = Job(
         id=new_id("job"),
         user_id=submission.user_id,
@@ -151,7 +150,7 @@ def _insert_job(session: Session, submission: JobSubmission, digest: str | None)
         created_at=now,
     )
     session.add(job)
-    session.flush()
+    session.flush()  # the conversation first: the unit of work orders inserts by foreign key
     return job
 
 
