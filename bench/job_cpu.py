@@ -1,8 +1,8 @@
 """Where a chat job's CPU goes: the worker's `runner.run_job` called in this process, one thread
 (no Celery), on jobs submitted to a stack whose worker is stopped; the upstream answers at once.
-Prints the CPU a job costs and cProfile's top functions by cumulative time.
+Prints the CPU a job costs and, with --profile, cProfile's top functions by cumulative time.
 
-    python -m bench.job_cpu [--jobs 200] [--database sqlite|postgresql] [--top 40]
+    python -m bench.job_cpu [--jobs 200] [--database sqlite|postgresql] [--profile] [--top 40]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--profile", action="store_true", help="list where the time goes")
     parser.add_argument("--top", type=int, default=40, help="functions to list")
     args = parser.parse_args()
     exit_cleanly_on_sigterm()
@@ -56,7 +57,8 @@ def main() -> None:
         for job_id in job_ids[:WARMUP]:
             runner.run_job(job_id)
         started, profile = time.process_time(), cProfile.Profile()
-        profile.enable()
+        if args.profile:
+            profile.enable()
         for job_id in job_ids[WARMUP:]:
             runner.run_job(job_id)
         profile.disable()
@@ -65,8 +67,10 @@ def main() -> None:
         # would make the figure meaningless.
         statuses = Counter(timing.status for timing in job_timings(stack.database_url))
         assert statuses == {"completed": WARMUP + args.jobs}, f"not every job ran: {statuses}"
-        print(f"{args.jobs} chat jobs ({args.database}): {cpu * 1000:.1f} ms CPU a job, profiled")
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
+        how = "profiled" if args.profile else "not profiled"
+        print(f"{args.jobs} chat jobs ({args.database}): {cpu * 1000:.1f} ms CPU a job, {how}")
+        if args.profile:
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
     finally:
         stack.stop()
 

@@ -177,7 +177,9 @@ def store_response(claim: Claim, response: Response) -> bool:
     with write_session() as session:
         if not _update_fenced(session, claim, **_pointing_at(response.id)):
             return False
-        _add_response(session, claim, response)
+        _add_response(session, response)
+        if claim.conversation_id:
+            _point_conversation_at(session, claim.conversation_id, response.id)
     return True
 
 
@@ -202,16 +204,18 @@ def _update_fenced(session: Session, claim: Claim, **values: Any) -> bool:
     )
 
 
-def _add_response(session: Session, claim: Claim, response: Response) -> None:
+def _add_response(session: Session, response: Response) -> None:
     if session.get(Response, response.id) is None:
         session.add(response)
-    if claim.conversation_id:
-        session.execute(
-            update(Conversation)
-            .where(Conversation.id == claim.conversation_id)
-            .values(last_response_id=response.id)
-            .execution_options(synchronize_session=False)
-        )
+
+
+def _point_conversation_at(session: Session, conversation_id: str, response_id: str) -> None:
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(last_response_id=response_id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def job_responses(job_id: str) -> list[Response]:
@@ -227,9 +231,10 @@ def job_responses(job_id: str) -> list[Response]:
 def finish_job(claim: Claim, outcome: Outcome) -> bool:
     """Store the attempt's outcome; answer False if the attempt no longer holds the job."""
     terminal = outcome.status in job_states.TERMINAL
+    response = outcome.response
     with write_session() as session:
         if claim.conversation_id:
-            lock_conversation(session, claim.conversation_id)
+            lock_conversation(session, claim.conversation_id, response.id if response else None)
         if not _update_fenced(
             session,
             claim,
@@ -240,11 +245,12 @@ def finish_job(claim: Claim, outcome: Outcome) -> bool:
             queue_state=None,
             lease_expires_at=None,
             finished_at=utcnow() if terminal else None,
-            **_pointing_at(outcome.response.id if outcome.response else None),
+            **_pointing_at(response.id if response else None),
         ):
+            session.rollback()  # the job is another attempt's: the conversation points elsewhere
             return False
-        if outcome.response is not None:
-            _add_response(session, claim, outcome.response)
+        if response is not None:
+            _add_response(session, response)
         if terminal and claim.conversation_id:
             release_next_in_conversation(session, claim.conversation_id)
     events.publish(claim.job_id, "status", job_event(outcome), final=False)
@@ -257,12 +263,20 @@ def job_event(outcome: Outcome) -> dict[str, Any]:
     return {"status": outcome.status, "error": outcome.error}
 
 
-def lock_conversation(session: Session, conversation_id: str) -> None:
-    """Take the conversation's row lock, so a concurrent submit sees this job's end or waits."""
+def lock_conversation(
+    session: Session, conversation_id: str, last_response_id: str | None = None
+) -> None:
+    """Take the conversation's row lock, so a concurrent submit sees this job's end or waits;
+    given a response, the same statement makes it the conversation's latest."""
+    if last_response_id is None:
+        values: dict[str, Any] = {"jobs_submitted": Conversation.jobs_submitted}
+    else:
+        values = {"last_response_id": last_response_id}
     session.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id)
-        .values(jobs_submitted=Conversation.jobs_submitted)
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
 from shared import events
-from shared.job_lifecycle import claim_job
+from shared.db import read_session, write_session
+from shared.job_lifecycle import Claim, Outcome, claim_job, finish_job
 from shared.job_queries import get_job
+from shared.models import Conversation, Job, Response
 from shared.submission import JobSubmission, submit_job
+from tests.unit.chats import submit
 from worker.structured import parsed_output
 from worker.upstream import UpstreamFailure
 
@@ -80,3 +84,44 @@ def test_an_outcome_the_database_refuses_fails_the_job_instead_of_looping(
     assert body["status"] == "failed"
     assert body["error"]["code"] == "internal_error"
     assert [outcome.status for outcome in stored] == ["completed", "failed"]
+
+
+def _upstream_response(claim: Claim, response_id: str) -> Response:
+    return Response(
+        id=response_id,
+        job_id=claim.job_id,
+        user_id=claim.user_id,
+        conversation_id=claim.conversation_id,
+        model="m",
+        status="completed",
+        output_text="hello",
+        output=[],
+    )
+
+
+def test_a_finish_stores_the_response_and_points_the_conversation_at_it(sent: list[str]) -> None:
+    job = submit("u")
+    claim = claim_job(job.id)
+    assert claim is not None
+    response = _upstream_response(claim, "resp_1")
+    assert finish_job(claim, Outcome(status="completed", result={}, response=response))
+    with read_session() as session:
+        conversation = session.get_one(Conversation, job.conversation_id)
+        assert conversation.last_response_id == "resp_1"
+        assert session.get(Response, "resp_1") is not None
+        assert session.get_one(Job, job.id).status == "completed"
+
+
+def test_an_attempt_that_lost_the_job_changes_nothing(sent: list[str]) -> None:
+    job = submit("u")
+    claim = claim_job(job.id)
+    assert claim is not None
+    with write_session() as session:  # its lease ran out and another attempt took the job
+        session.execute(update(Job).where(Job.id == job.id).values(attempts=Job.attempts + 1))
+    response = _upstream_response(claim, "resp_lost")
+    assert not finish_job(claim, Outcome(status="completed", result={}, response=response))
+    with read_session() as session:
+        conversation = session.get_one(Conversation, job.conversation_id)
+        assert conversation.last_response_id is None
+        assert session.get(Response, "resp_lost") is None
+        assert session.get_one(Job, job.id).status == "in_progress"
