@@ -163,7 +163,7 @@ def test_cancel_stops_a_running_job_on_every_kind(kind_stack: Stack) -> None:
             started = time.monotonic()
             api.post(f"/v1/jobs/{job['id']}/cancel", json={"user_id": user})
             done = wait_for_job(api, job["id"], user, timeout=5)
-            assert time.monotonic() - started < 1.5
+            assert time.monotonic() - started < 2.5  # the upstream would take 4 s
         finally:
             upstream.put("/_offline/config", json={"latency_ms": 0})
     assert done["status"] == "cancelled"
