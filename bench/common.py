@@ -1,20 +1,23 @@
 """What the benchmarks share: percentiles, a table printer, job timings read from the DB, the
-database choice, the product's production settings, and open-loop asyncio load."""
+database choice, the product's production settings, open-loop asyncio load, and the CPU
+diagnostics' measuring."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import math
 import os
+import pstats
 import resource
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy import create_engine, func, select
@@ -147,6 +150,32 @@ def add_database_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_cpu_options(parser: argparse.ArgumentParser) -> None:
+    """The CPU diagnostics' options: one database, and whether to profile."""
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--profile", action="store_true", help="list where the time goes")
+    parser.add_argument("--top", type=int, default=40, help="functions to list")
+
+
+def cpu_each(run: Callable[[], object], times: int, profile: cProfile.Profile | None) -> float:
+    """The CPU seconds one call of `run` costs, over `times` calls (under `profile` if given)."""
+    started = time.process_time()
+    if profile is not None:
+        profile.enable()
+    for _ in range(times):
+        run()
+    if profile is not None:
+        profile.disable()
+    return (time.process_time() - started) / times
+
+
+def print_cpu(what: str, cpu: float, profile: cProfile.Profile | None, top: int) -> None:
+    how = "profiled" if profile is not None else "not profiled"
+    print(f"{what}: {cpu * 1000:.2f} ms CPU each, {how}")
+    if profile is not None:
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(top)
+
+
 def databases(choice: str) -> list[str]:
     chosen = ["sqlite", "postgresql"] if choice == "both" else [choice]
     if "postgresql" in chosen and not os.environ.get("TEST_DATABASE_URL"):
@@ -175,7 +204,7 @@ def _allow_open_files(count: int) -> None:
 
 
 async def open_loop(
-    count: int, rate: float, start_one: Callable[[int], Awaitable[T]]
+    count: int, rate: float, start_one: Callable[[int], Coroutine[Any, Any, T]]
 ) -> tuple[list[T], list[float]]:
     """Start call i at i/rate seconds, whatever earlier calls are doing (open loop); answer the
     results and how late each call started (the load generator falling behind shows there)."""

@@ -10,13 +10,19 @@ from __future__ import annotations
 import argparse
 import cProfile
 import os
-import pstats
-import time
 from collections import Counter
 
 from sqlalchemy import update
 
-from bench.common import PRODUCTION_SETTINGS, databases, exit_cleanly_on_sigterm, job_timings
+from bench.common import (
+    PRODUCTION_SETTINGS,
+    add_cpu_options,
+    cpu_each,
+    databases,
+    exit_cleanly_on_sigterm,
+    job_timings,
+    print_cpu,
+)
 from tests.harness import Stack
 
 WARMUP = 20
@@ -25,9 +31,7 @@ WARMUP = 20
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=200)
-    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--profile", action="store_true", help="list where the time goes")
-    parser.add_argument("--top", type=int, default=40, help="functions to list")
+    add_cpu_options(parser)
     args = parser.parse_args()
     exit_cleanly_on_sigterm()
     [database] = databases(args.database)  # PostgreSQL needs TEST_DATABASE_URL
@@ -56,21 +60,14 @@ def main() -> None:
             session.execute(update(Job).values(queue_state="sent"))
         for job_id in job_ids[:WARMUP]:
             runner.run_job(job_id)
-        started, profile = time.process_time(), cProfile.Profile()
-        if args.profile:
-            profile.enable()
-        for job_id in job_ids[WARMUP:]:
-            runner.run_job(job_id)
-        profile.disable()
-        cpu = (time.process_time() - started) / args.jobs
+        profile = cProfile.Profile() if args.profile else None
+        measured = iter(job_ids[WARMUP:])
+        cpu = cpu_each(lambda: runner.run_job(next(measured)), args.jobs, profile)
         # A job this process did not run (say, settings read before the environment was set)
         # would make the figure meaningless.
         statuses = Counter(timing.status for timing in job_timings(stack.database_url))
         assert statuses == {"completed": WARMUP + args.jobs}, f"not every job ran: {statuses}"
-        how = "profiled" if args.profile else "not profiled"
-        print(f"{args.jobs} chat jobs ({args.database}): {cpu * 1000:.1f} ms CPU a job, {how}")
-        if args.profile:
-            pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
+        print_cpu(f"{args.jobs} chat jobs ({args.database})", cpu, profile, args.top)
     finally:
         stack.stop()
 

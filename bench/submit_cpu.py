@@ -10,11 +10,16 @@ from __future__ import annotations
 import argparse
 import cProfile
 import os
-import pstats
 import tempfile
-import time
 
-from bench.common import PRODUCTION_SETTINGS, databases, exit_cleanly_on_sigterm
+from bench.common import (
+    PRODUCTION_SETTINGS,
+    add_cpu_options,
+    cpu_each,
+    databases,
+    exit_cleanly_on_sigterm,
+    print_cpu,
+)
 from tests.harness import Stack
 
 WARMUP = 50
@@ -24,9 +29,7 @@ BODY = {"message": "hi", "user_id": "bench"}
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submits", type=int, default=500)
-    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--profile", action="store_true", help="list where the time goes")
-    parser.add_argument("--top", type=int, default=40, help="functions to list")
+    add_cpu_options(parser)
     args = parser.parse_args()
     exit_cleanly_on_sigterm()
     [database] = databases(args.database)  # PostgreSQL needs TEST_DATABASE_URL
@@ -48,18 +51,9 @@ def main() -> None:
 
         for _ in range(WARMUP):
             submit()
-        profile = cProfile.Profile()
-        started = time.process_time()
-        if args.profile:
-            profile.enable()
-        for _ in range(args.submits):
-            submit()
-        profile.disable()
-        cpu = (time.process_time() - started) / args.submits
-        how = "profiled" if args.profile else "not profiled"
-        print(f"{args.submits} submits ({args.database}): {cpu * 1000:.2f} ms CPU each, {how}")
-        if args.profile:
-            pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
+        profile = cProfile.Profile() if args.profile else None
+        cpu = cpu_each(submit, args.submits, profile)
+        print_cpu(f"{args.submits} submits ({args.database})", cpu, profile, args.top)
     finally:
         stack.stop()
 
