@@ -232,9 +232,13 @@ def finish_job(claim: Claim, outcome: Outcome) -> bool:
     """Store the attempt's outcome; answer False if the attempt no longer holds the job."""
     terminal = outcome.status in job_states.TERMINAL
     response = outcome.response
+    later_jobs = False
     with write_session() as session:
         if claim.conversation_id:
-            lock_conversation(session, claim.conversation_id, response.id if response else None)
+            submitted = lock_conversation(
+                session, claim.conversation_id, response.id if response else None
+            )
+            later_jobs = submitted is None or submitted > (claim.conversation_seq or 0)
         if not _update_fenced(
             session,
             claim,
@@ -251,7 +255,7 @@ def finish_job(claim: Claim, outcome: Outcome) -> bool:
             return False
         if response is not None:
             _add_response(session, response)
-        if terminal and claim.conversation_id:
+        if terminal and claim.conversation_id and later_jobs:
             release_next_in_conversation(session, claim.conversation_id)
     events.publish(claim.job_id, "status", job_event(outcome), final=False)
     if terminal:
@@ -265,19 +269,22 @@ def job_event(outcome: Outcome) -> dict[str, Any]:
 
 def lock_conversation(
     session: Session, conversation_id: str, last_response_id: str | None = None
-) -> None:
+) -> int | None:
     """Take the conversation's row lock, so a concurrent submit sees this job's end or waits;
-    given a response, the same statement makes it the conversation's latest."""
+    given a response, the same statement makes it the conversation's latest. Answers how many
+    jobs the conversation has been given (none is added until this transaction ends), or None
+    if it is gone."""
     if last_response_id is None:
         values: dict[str, Any] = {"jobs_submitted": Conversation.jobs_submitted}
     else:
         values = {"last_response_id": last_response_id}
-    session.execute(
+    return session.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id)
         .values(**values)
+        .returning(Conversation.jobs_submitted)
         .execution_options(synchronize_session=False)
-    )
+    ).scalar()
 
 
 def release_next_in_conversation(session: Session, conversation_id: str) -> None:
