@@ -208,8 +208,8 @@ def _worth_a_pass() -> bool:
     without a lock: a full broker (the common case under load) or nothing ready (an idle
     gateway) costs one read, and a job that becomes ready later asks for its own pass."""
     with read_session() as session:
-        facts = session.execute(_PASS_FACTS, {"besides": ""}).one()
-    return _free_slots(facts.pending) > 0 and bool(facts.others_ready)
+        facts = session.execute(_PASS_FACTS, {"besides": ""}).mappings().one()
+    return _free_slots(facts["pending"]) > 0 and bool(facts["others_ready"])
 
 
 def _free_broker_slots(session: Session) -> int:
