@@ -11,12 +11,10 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from shared.clock import utcnow
-from shared.db import affected, read_session, write_session
+from shared.db import affected, insert_unless_present, read_session, write_session
 from shared.errors import ApiError
 from shared.ids import new_id
 from shared.models import ApiToken, User
@@ -90,10 +88,7 @@ def authenticate(token: str) -> Caller:
 
 def ensure_user(session: Session, user_id: str) -> None:
     """Make the user if missing; safe when many first requests of a new user race."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        insert(User).values(id=user_id, name=user_id).on_conflict_do_nothing(index_elements=["id"])
-    )
+    insert_unless_present(session, User, {"id": user_id, "name": user_id})
 
 
 def acting_user_id(caller: Caller, requested_user_id: str | None) -> str:

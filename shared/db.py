@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Engine, Executable, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from shared.errors import ApiError
 from shared.settings import get_settings
@@ -83,6 +85,14 @@ def affected(session: Session, statement: Executable) -> int:
     """Run an UPDATE or DELETE; answer how many rows it changed."""
     result = session.execute(statement)
     return int(cast(CursorResult[Any], result).rowcount)
+
+
+def insert_unless_present(
+    session: Session, model: type[DeclarativeBase], values: dict[str, Any]
+) -> None:
+    """INSERT the row unless one with its id exists: one statement, safe when inserts race."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=["id"]))
 
 
 def get_engine() -> Engine:

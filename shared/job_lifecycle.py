@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from shared import events, job_states
 from shared.clock import utcnow
-from shared.db import affected, read_session, write_session
+from shared.db import affected, insert_unless_present, read_session, write_session
 from shared.dispatch import dispatch_soon
 from shared.models import Conversation, Job, Response
 from shared.settings import get_settings
@@ -205,8 +205,10 @@ def _update_fenced(session: Session, claim: Claim, **values: Any) -> bool:
 
 
 def _add_response(session: Session, response: Response) -> None:
-    if session.get(Response, response.id) is None:
-        session.add(response)
+    """Add the response to the history once (an earlier attempt may have stored it)."""
+    values = {column.key: getattr(response, column.key) for column in Response.__table__.columns}
+    values["created_at"] = values["created_at"] or utcnow()
+    insert_unless_present(session, Response, values)
 
 
 def _point_conversation_at(session: Session, conversation_id: str, response_id: str) -> None:

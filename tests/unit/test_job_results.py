@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from shared import events
 from shared.db import read_session, write_session
-from shared.job_lifecycle import Claim, Outcome, claim_job, finish_job
+from shared.job_lifecycle import Claim, Outcome, claim_job, finish_job, store_response
 from shared.job_queries import get_job
 from shared.models import Conversation, Job, Response
 from shared.submission import JobSubmission, submit_job
@@ -125,3 +125,21 @@ def test_an_attempt_that_lost_the_job_changes_nothing(sent: list[str]) -> None:
         assert conversation.last_response_id is None
         assert session.get(Response, "resp_lost") is None
         assert session.get_one(Job, job.id).status == "in_progress"
+
+
+def test_a_response_stored_by_an_earlier_attempt_is_kept_once(sent: list[str]) -> None:
+    job = submit("u")
+    first = claim_job(job.id)
+    assert first is not None
+    assert store_response(first, _upstream_response(first, "resp_again"))
+    with write_session() as session:  # the first attempt's worker died; the job is sent again
+        session.execute(update(Job).where(Job.id == job.id).values(queue_state="sent"))
+    second = claim_job(job.id)
+    assert second is not None and second.attempt == 2
+    # The resumed upstream response is the same one: storing it again is not an error.
+    assert store_response(second, _upstream_response(second, "resp_again"))
+    response = _upstream_response(second, "resp_again")
+    assert finish_job(second, Outcome(status="completed", result={}, response=response))
+    with read_session() as session:
+        stored = session.scalars(select(Response).where(Response.job_id == job.id)).all()
+        assert [row.id for row in stored] == ["resp_again"]
