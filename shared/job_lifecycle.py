@@ -57,7 +57,7 @@ def _lease_deadline() -> Any:
     return utcnow() + timedelta(seconds=get_settings().JOB_LEASE_SECONDS)
 
 
-# What a claim reads back from the job's row in the UPDATE that takes it.
+# What a claim reads back from the job's row (and its conversation's) in the UPDATE that takes it.
 CLAIMED_COLUMNS = (
     Job.id,
     Job.attempts,
@@ -71,6 +71,14 @@ CLAIMED_COLUMNS = (
     Job.request_id,
     Job.created_at,
     Job.started_at,
+    select(Conversation.upstream_id)
+    .where(Conversation.id == Job.conversation_id)
+    .scalar_subquery()
+    .label("conversation_upstream_id"),
+    select(Conversation.last_response_id)
+    .where(Conversation.id == Job.conversation_id)
+    .scalar_subquery()
+    .label("conversation_last_response_id"),
 )
 
 
@@ -95,17 +103,8 @@ def claim_job(job_id: str) -> Claim | None:
             .returning(*CLAIMED_COLUMNS)
             .execution_options(synchronize_session=False)
         ).one_or_none()
-        if job is None:
-            return None
-        conversation = (
-            session.execute(
-                select(Conversation.upstream_id, Conversation.last_response_id).where(
-                    Conversation.id == job.conversation_id
-                )
-            ).one()
-            if job.conversation_id
-            else None
-        )
+    if job is None:
+        return None
     claim = Claim(
         job_id=job.id,
         attempt=job.attempts,
@@ -114,8 +113,8 @@ def claim_job(job_id: str) -> Claim | None:
         request=job.request,
         conversation_id=job.conversation_id,
         conversation_seq=job.conversation_seq,
-        conversation_upstream_id=conversation.upstream_id if conversation else None,
-        conversation_last_response_id=conversation.last_response_id if conversation else None,
+        conversation_upstream_id=job.conversation_upstream_id,
+        conversation_last_response_id=job.conversation_last_response_id,
         upstream_response_id=job.upstream_response_id,
         pending_tool_outputs=job.pending_tool_outputs,
         request_id=job.request_id,

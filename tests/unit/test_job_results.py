@@ -143,3 +143,21 @@ def test_a_response_stored_by_an_earlier_attempt_is_kept_once(sent: list[str]) -
     with read_session() as session:
         stored = session.scalars(select(Response).where(Response.job_id == job.id)).all()
         assert [row.id for row in stored] == ["resp_again"]
+
+
+def test_a_claim_carries_what_the_conversation_knows_of_the_upstream(sent: list[str]) -> None:
+    job = submit("u")
+    with write_session() as session:
+        session.execute(
+            update(Conversation)
+            .where(Conversation.id == job.conversation_id)
+            .values(upstream_id="conv_up", last_response_id="resp_before")
+        )
+    claim = claim_job(job.id)
+    assert claim is not None
+    assert claim.conversation_upstream_id == "conv_up"
+    assert claim.conversation_last_response_id == "resp_before"
+    alone, _ = submit_job(JobSubmission(user_id="u", kind="response", request={"input": "hi"}))
+    claim = claim_job(alone.id)
+    assert claim is not None
+    assert claim.conversation_upstream_id is None and claim.conversation_last_response_id is None
