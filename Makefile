@@ -32,7 +32,7 @@ test: install lint
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shared
+	$(VENV)/bin/mypy shared api worker offline_openai client bench
 
 # The benchmarks, each printing one table (an hour or so; never part of `make test`). With
 # TEST_DATABASE_URL set, those with a --database option run on SQLite and on PostgreSQL.

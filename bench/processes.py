@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -105,7 +105,7 @@ def established_connections(port: int) -> int:
 class PeakSampler:
     """Samples a few gauges every `interval` seconds on a thread and keeps each one's peak."""
 
-    def __init__(self, gauges: dict[str, Callable[[], float]], interval: float = 0.1) -> None:
+    def __init__(self, gauges: Mapping[str, Callable[[], float]], interval: float = 0.1) -> None:
         self.gauges = gauges
         self.interval = interval
         self.peaks: dict[str, float] = dict.fromkeys(gauges, 0.0)

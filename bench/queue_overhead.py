@@ -118,12 +118,13 @@ def run_stack(
         before = cpu_seconds(pid_of(api)), cpu_seconds(pid_of(worker))
         seen, lags = asyncio.run(product_jobs(stack.api_url, stack.token, args))
         cpu = cpu_seconds(pid_of(api)) - before[0], cpu_seconds(pid_of(worker)) - before[1]
-        finished = {t.job_id: t.finished_at for t in job_timings(stack.database_url)}
+        finished = {
+            t.job_id: t.finished_at.timestamp()
+            for t in job_timings(stack.database_url)
+            if t.finished_at is not None
+        }
         seen = [
-            replace(s, finished=finished[s.job_id].timestamp())
-            if finished.get(s.job_id) is not None
-            else s
-            for s in seen
+            replace(s, finished=finished[s.job_id]) if s.job_id in finished else s for s in seen
         ]
         jobs = args.warmup + args.jobs
         row = summary_row(f"gateway ({database})", seen, lags)

@@ -199,7 +199,12 @@ def main() -> None:
             stack.stop()
     best_bare = max(float(row[1]) for row in bare_rows)
     table = [
-        [row[0], f"{float(row[1]):.0f}", f"{float(row[1]) / best_bare:.2f}x", *row[2:]]
+        [
+            str(row[0]),
+            f"{float(row[1]):.0f}",
+            f"{float(row[1]) / best_bare:.2f}x",
+            *map(str, row[2:]),
+        ]
         for row in rows + bare_rows
     ]
     print_table(

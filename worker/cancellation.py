@@ -109,7 +109,7 @@ class CancelRegistry:
     def _listen(self) -> None:
         while True:
             try:
-                pubsub = redis_for(get_settings().REDIS_URL, 10.0).pubsub()
+                pubsub = redis_for(get_settings().REDIS_URL, 10.0).pubsub()  # type: ignore[no-untyped-call]
                 pubsub.subscribe(CANCEL_CHANNEL)
                 while True:
                     message = pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from openai.types import FilePurpose
+
 from shared.files import file_for_upload, set_upstream_id
 from shared.openai_client import get_openai_client
 from shared.request_rules import file_parts
@@ -23,7 +25,7 @@ def upstream_file_id(file_id: str) -> str:
     file, content = file_for_upload(file_id)
     if file.upstream_id:
         return file.upstream_id
-    purpose = "vision" if file.media_type.startswith("image/") else "user_data"
+    purpose: FilePurpose = "vision" if file.media_type.startswith("image/") else "user_data"
     uploaded = get_openai_client().files.create(
         file=(file.filename, content, file.media_type), purpose=purpose
     )
