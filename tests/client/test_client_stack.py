@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import re
+import select
 import shutil
 import subprocess
 import sys
@@ -260,11 +261,16 @@ def test_cli_interrupt_cancels_when_piped(stack: Stack) -> None:
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(1.5)
+        # Interrupt once the job is submitted (the CLI says so on stderr when piped), whatever
+        # the CLI's start-up took, and give it a moment to start following the job's events.
+        submitted, _, _ = select.select([proc.stderr], [], [], 30)
+        assert submitted, "the CLI did not submit within 30 s"
+        said = proc.stderr.readline()
+        job_id = said.split()[1]
+        time.sleep(0.5)
         proc.send_signal(2)
         _out, err = proc.communicate(timeout=20)
-        assert proc.returncode == 130, err
-        job_id = err.split()[1]
+        assert proc.returncode == 130, said + err
         with Gateway(stack.api_url, stack.token, user_id="cli-int") as gw:
             assert gw.job(job_id).wait(10).status == "cancelled"
     finally:
