@@ -9,7 +9,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import redis
+from sqlalchemy import create_engine, select
 
+from shared.models import Job
 from tests.harness import Stack, wait_until
 from tests.integration.conftest import DATABASES, chat, running, wait_for_job
 
@@ -80,12 +82,10 @@ def test_a_job_whose_worker_died_mid_run_is_finished_by_another(quick_stack: Sta
         upstream.put("/_offline/config", json={"latency_ms": 3000})
         try:
             job = chat(api, user, "survive a crash")
+            # Killed once the upstream response's id is stored: what a retry resumes from.
             wait_until(
-                lambda: (
-                    api.get(f"/v1/jobs/{job['id']}", params={"user_id": user}).json()["status"]
-                    == "in_progress"
-                ),
-                what="the job to start",
+                lambda: _upstream_response_id(quick_stack, job["id"]) is not None,
+                what="the job's upstream response to be recorded",
             )
             quick_stack.processes["worker"].kill()
             upstream.put("/_offline/config", json={"latency_ms": 0})
@@ -104,3 +104,12 @@ def test_a_job_whose_worker_died_mid_run_is_finished_by_another(quick_stack: Sta
         assert len(history) == 1
         by_job = upstream.get("/_offline/stats").json()["responses_created_by_job"]
         assert by_job[job["id"]] == 1  # background mode: the retry resumed the same response
+
+
+def _upstream_response_id(stack: Stack, job_id: str) -> str | None:
+    engine = create_engine(stack.database_url)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(select(Job.upstream_response_id).where(Job.id == job_id))
+    finally:
+        engine.dispose()
