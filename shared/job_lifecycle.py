@@ -178,7 +178,7 @@ def store_response(claim: Claim, response: Response) -> bool:
             return False
         _add_response(session, response)
         if claim.conversation_id:
-            _point_conversation_at(session, claim.conversation_id, response.id)
+            lock_conversation(session, claim.conversation_id, response.id)
     return True
 
 
@@ -208,15 +208,6 @@ def _add_response(session: Session, response: Response) -> None:
     values = {column.key: getattr(response, column.key) for column in Response.__table__.columns}
     values["created_at"] = values["created_at"] or utcnow()
     insert_unless_present(session, Response, values)
-
-
-def _point_conversation_at(session: Session, conversation_id: str, response_id: str) -> None:
-    session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id)
-        .values(last_response_id=response_id)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def job_responses(job_id: str) -> list[Response]:
