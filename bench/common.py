@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.orm import Session
 
 from shared import job_states
@@ -157,8 +157,26 @@ def add_cpu_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top", type=int, default=40, help="functions to list")
 
 
-def cpu_each(run: Callable[[], object], times: int, profile: cProfile.Profile | None) -> float:
-    """The CPU seconds one call of `run` costs, over `times` calls (under `profile` if given)."""
+@dataclass(frozen=True)
+class Cost:
+    """What one call costs this process: CPU seconds and SQL statements sent."""
+
+    cpu: float
+    statements: float
+
+
+def cost_each(run: Callable[[], object], times: int, profile: cProfile.Profile | None) -> Cost:
+    """What one call of `run` costs, over `times` calls (under `profile` if given)."""
+    from shared.db import get_engine  # once the caller has set this process's settings
+
+    sent = 0
+
+    def count(*_args: object) -> None:
+        nonlocal sent
+        sent += 1
+
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", count)
     started = time.process_time()
     if profile is not None:
         profile.enable()
@@ -166,12 +184,15 @@ def cpu_each(run: Callable[[], object], times: int, profile: cProfile.Profile | 
         run()
     if profile is not None:
         profile.disable()
-    return (time.process_time() - started) / times
+    cpu = time.process_time() - started
+    event.remove(engine, "before_cursor_execute", count)
+    return Cost(cpu=cpu / times, statements=sent / times)
 
 
-def print_cpu(what: str, cpu: float, profile: cProfile.Profile | None, top: int) -> None:
+def print_cost(what: str, cost: Cost, profile: cProfile.Profile | None, top: int) -> None:
     how = "profiled" if profile is not None else "not profiled"
-    print(f"{what}: {cpu * 1000:.2f} ms CPU each, {how}")
+    each = f"{cost.cpu * 1000:.2f} ms CPU and {cost.statements:.1f} SQL statements each"
+    print(f"{what}: {each}, {how}")
     if profile is not None:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(top)
 

@@ -1,6 +1,7 @@
 """Where a chat job's CPU goes: the worker's `runner.run_job` called in this process, one thread
 (no Celery), on jobs submitted to a stack whose worker is stopped; the upstream answers at once.
-Prints the CPU a job costs and, with --profile, cProfile's top functions by cumulative time.
+Prints the CPU and SQL statements a job costs and, with --profile, cProfile's top functions by
+cumulative time.
 
     python -m bench.job_cpu [--jobs 200] [--database sqlite|postgresql] [--profile] [--top 40]
 """
@@ -17,11 +18,11 @@ from sqlalchemy import update
 from bench.common import (
     PRODUCTION_SETTINGS,
     add_cpu_options,
-    cpu_each,
+    cost_each,
     databases,
     exit_cleanly_on_sigterm,
     job_timings,
-    print_cpu,
+    print_cost,
 )
 from tests.harness import Stack
 
@@ -62,12 +63,12 @@ def main() -> None:
             runner.run_job(job_id)
         profile = cProfile.Profile() if args.profile else None
         measured = iter(job_ids[WARMUP:])
-        cpu = cpu_each(lambda: runner.run_job(next(measured)), args.jobs, profile)
+        cost = cost_each(lambda: runner.run_job(next(measured)), args.jobs, profile)
         # A job this process did not run (say, settings read before the environment was set)
         # would make the figure meaningless.
         statuses = Counter(timing.status for timing in job_timings(stack.database_url))
         assert statuses == {"completed": WARMUP + args.jobs}, f"not every job ran: {statuses}"
-        print_cpu(f"{args.jobs} chat jobs ({args.database})", cpu, profile, args.top)
+        print_cost(f"{args.jobs} chat jobs ({args.database})", cost, profile, args.top)
     finally:
         stack.stop()
 

@@ -1,6 +1,7 @@
 """Where a submit's CPU goes: `POST /v1/chat` through Flask's test client in this process (no
 gunicorn, no network to the API) against a stack whose worker and beat are stopped. Prints the
-CPU a submit costs and, with --profile, cProfile's top functions by cumulative time.
+CPU and SQL statements a submit costs and, with --profile, cProfile's top functions by cumulative
+time.
 
     python -m bench.submit_cpu [--submits 500] [--database sqlite|postgresql] [--profile] [--top 40]
 """
@@ -15,10 +16,10 @@ import tempfile
 from bench.common import (
     PRODUCTION_SETTINGS,
     add_cpu_options,
-    cpu_each,
+    cost_each,
     databases,
     exit_cleanly_on_sigterm,
-    print_cpu,
+    print_cost,
 )
 from tests.harness import Stack
 
@@ -52,8 +53,8 @@ def main() -> None:
         for _ in range(WARMUP):
             submit()
         profile = cProfile.Profile() if args.profile else None
-        cpu = cpu_each(submit, args.submits, profile)
-        print_cpu(f"{args.submits} submits ({args.database})", cpu, profile, args.top)
+        cost = cost_each(submit, args.submits, profile)
+        print_cost(f"{args.submits} submits ({args.database})", cost, profile, args.top)
     finally:
         stack.stop()
 
