@@ -81,9 +81,9 @@ def engine_for(url: str) -> Engine:
     return build_engine(url)
 
 
-def affected(session: Session, statement: Executable) -> int:
+def affected(session: Session, statement: Executable, params: dict[str, Any] | None = None) -> int:
     """Run an UPDATE or DELETE; answer how many rows it changed."""
-    result = session.execute(statement)
+    result = session.execute(statement, params)
     return int(cast(CursorResult[Any], result).rowcount)
 
 
@@ -91,8 +91,14 @@ def insert_unless_present(
     session: Session, model: type[DeclarativeBase], values: dict[str, Any]
 ) -> None:
     """INSERT the row unless one with its id exists: one statement, safe when inserts race."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=["id"]))
+    connection = session.connection()
+    connection.execute(_insert_unless_present(connection.dialect.name, model), values)
+
+
+@lru_cache(maxsize=8)
+def _insert_unless_present(dialect: str, model: type[DeclarativeBase]) -> Executable:
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert(model).on_conflict_do_nothing(index_elements=["id"])
 
 
 def get_engine() -> Engine:

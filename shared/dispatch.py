@@ -46,11 +46,7 @@ _PENDING = (
     .scalar_subquery()
     .label("pending")
 )
-_OTHERS_READY = (
-    exists()
-    .where(Job.queue_state == job_states.READY, Job.id != bindparam("besides"))
-    .label("others_ready")
-)
+_READY = exists().where(Job.queue_state == job_states.READY).label("ready")
 _USER_TURN = (
     select(User.weight).where(User.id == bindparam("user_id")).scalar_subquery().label("weight"),
     select(User.max_inflight)
@@ -68,8 +64,8 @@ _USER_TURN = (
     .scalar_subquery()
     .label("waiting"),
 )
-_PASS_FACTS = select(_PENDING, _OTHERS_READY)
-_PLACEMENT_FACTS = select(_PENDING, _OTHERS_READY, *_USER_TURN)
+_PASS_FACTS = select(_PENDING, _READY)
+_PLACEMENT_FACTS = select(_PENDING, _READY, *_USER_TURN)
 _TURN_FACTS = select(*_USER_TURN)
 
 
@@ -180,26 +176,18 @@ class Placement(enum.Enum):
     HELD = "held"  # blocked in its conversation, broker full or its user at the limit
 
 
-def place_new_job(session: Session, job: Job) -> Placement:
-    """In the transaction that stores a job: mark it sent when a pass would pick it anyway (no
-    other job is ready, the broker has room, its user is under the in-flight limit), so an idle
-    gateway starts a job without a pass. A job held back by a full broker or its user's limit
-    needs no pass now: the end of one of the jobs holding it back asks for one (and beat's
-    reconcile tick would find it if those all ended in the moment before this commit)."""
-    if job.queue_state != job_states.READY:
+def place_new_job(session: Session, user_id: str) -> Placement:
+    """In the transaction that stores a ready job, before its insert: SENT (the job goes in
+    marked sent) when a pass would pick it anyway (no other job is ready, the broker has room,
+    its user is under the in-flight limit), so an idle gateway starts a job without a pass. A
+    job held back by a full broker or its user's limit needs no pass now: the end of one of the
+    jobs holding it back asks for one (and beat's reconcile tick would find it if those all
+    ended in the moment before this commit)."""
+    facts = session.execute(_PLACEMENT_FACTS, {"user_id": user_id}).mappings().one()
+    if _free_slots(facts["pending"]) <= 0 or _turn(user_id, facts).allowance <= 0:
         return Placement.HELD
-    facts = (
-        session.execute(_PLACEMENT_FACTS, {"user_id": job.user_id, "besides": job.id})
-        .mappings()
-        .one()
-    )
-    if _free_slots(facts["pending"]) <= 0 or _turn(job.user_id, facts).allowance <= 0:
-        return Placement.HELD
-    if facts["others_ready"]:
+    if facts["ready"]:
         return Placement.PASS
-    job.queue_state = job_states.SENT
-    job.dispatched_at = utcnow()
-    session.flush()
     return Placement.SENT
 
 
@@ -208,8 +196,8 @@ def _worth_a_pass() -> bool:
     without a lock: a full broker (the common case under load) or nothing ready (an idle
     gateway) costs one read, and a job that becomes ready later asks for its own pass."""
     with read_session() as session:
-        facts = session.execute(_PASS_FACTS, {"besides": ""}).mappings().one()
-    return _free_slots(facts["pending"]) > 0 and bool(facts["others_ready"])
+        facts = session.execute(_PASS_FACTS).mappings().one()
+    return _free_slots(facts["pending"]) > 0 and bool(facts["ready"])
 
 
 def _free_broker_slots(session: Session) -> int:

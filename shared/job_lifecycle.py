@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Update, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from shared import events, job_states
@@ -82,26 +82,78 @@ CLAIMED_COLUMNS = (
 )
 
 
+# A job's writes, built once and parameterised: building a statement costs a worker more CPU
+# than SQLite takes to run it. Every write after the claim is fenced by the attempt.
+_FENCE = (
+    Job.id == bindparam("job_id"),
+    Job.attempts == bindparam("attempt"),
+    Job.status == job_states.IN_PROGRESS,
+)
+_CLAIM = (
+    update(Job)
+    .where(
+        Job.id == bindparam("job_id"),
+        Job.queue_state == job_states.SENT,
+        Job.status.in_((job_states.QUEUED, job_states.IN_PROGRESS)),
+    )
+    .values(
+        status=job_states.IN_PROGRESS,
+        queue_state=None,
+        attempts=Job.attempts + 1,
+        started_at=func.coalesce(Job.started_at, bindparam("now", type_=Job.started_at.type)),
+        lease_expires_at=bindparam("lease_until"),
+    )
+    .returning(*CLAIMED_COLUMNS)
+    .execution_options(synchronize_session=False)
+)
+_RENEW = update(Job).where(*_FENCE).values(lease_expires_at=bindparam("lease_until"))
+# The job points at its latest upstream response; the tool outputs pending for it went with it.
+_POINT_AT_RESPONSE = (
+    update(Job)
+    .where(*_FENCE)
+    .values(upstream_response_id=bindparam("response_id"), pending_tool_outputs=None)
+    .execution_options(synchronize_session=False)
+)
+# Bind names differ from the columns they set: SQLAlchemy keeps those names for itself.
+_FINISH = (
+    update(Job)
+    .where(*_FENCE)
+    .values(
+        status=bindparam("outcome_status"),
+        result=bindparam("outcome_result"),
+        error=bindparam("outcome_error"),
+        required_action=bindparam("outcome_required_action"),
+        queue_state=None,
+        lease_expires_at=None,
+        finished_at=bindparam("finished"),
+    )
+    .execution_options(synchronize_session=False)
+)
+_FINISH_AT_RESPONSE = _FINISH.values(
+    upstream_response_id=bindparam("response_id"), pending_tool_outputs=None
+)
+_ADOPT_UPSTREAM_CONVERSATION = (
+    update(Conversation)
+    .where(Conversation.id == bindparam("conversation_id"), Conversation.upstream_id.is_(None))
+    .values(upstream_id=bindparam("upstream"))
+    .execution_options(synchronize_session=False)
+)
+_CONVERSATION_ROW = (
+    update(Conversation)
+    .where(Conversation.id == bindparam("conversation_id"))
+    .returning(Conversation.jobs_submitted)
+    .execution_options(synchronize_session=False)
+)
+_LOCK_CONVERSATION = _CONVERSATION_ROW.values(jobs_submitted=Conversation.jobs_submitted)
+_POINT_CONVERSATION = _CONVERSATION_ROW.values(last_response_id=bindparam("response_id"))
+
+
 def claim_job(job_id: str) -> Claim | None:
     """Take a sent job for this worker; None if it is finished, held elsewhere or unknown."""
     now = utcnow()
     with write_session() as session:
         job = session.execute(
-            update(Job)
-            .where(
-                Job.id == job_id,
-                Job.queue_state == job_states.SENT,
-                Job.status.in_((job_states.QUEUED, job_states.IN_PROGRESS)),
-            )
-            .values(
-                status=job_states.IN_PROGRESS,
-                queue_state=None,
-                attempts=Job.attempts + 1,
-                started_at=func.coalesce(Job.started_at, now),
-                lease_expires_at=_lease_deadline(),
-            )
-            .returning(*CLAIMED_COLUMNS)
-            .execution_options(synchronize_session=False)
+            _CLAIM, {"job_id": job_id, "now": now, "lease_until": _lease_deadline()}
         ).one_or_none()
     if job is None:
         return None
@@ -131,10 +183,13 @@ def renew_leases(held: list[tuple[str, int]]) -> list[str]:
         return []
     deadline = _lease_deadline()
     with write_session() as session:
-        for job_id, attempt in held:
-            session.execute(
-                update(Job).where(*_fence(job_id, attempt)).values(lease_expires_at=deadline)
-            )
+        session.connection().execute(
+            _RENEW,
+            [
+                {"job_id": job_id, "attempt": attempt, "lease_until": deadline}
+                for job_id, attempt in held
+            ],
+        )
         return list(
             session.scalars(
                 select(Job.id).where(
@@ -144,14 +199,10 @@ def renew_leases(held: list[tuple[str, int]]) -> list[str]:
         )
 
 
-def _fence(job_id: str, attempt: int) -> Any:
-    return (Job.id == job_id, Job.attempts == attempt, Job.status == job_states.IN_PROGRESS)
-
-
 def record_upstream_response_id(claim: Claim, response_id: str) -> bool:
     """Store the upstream response id as soon as it exists, so a retry can resume it."""
     with write_session() as session:
-        return _update_fenced(session, claim, **_pointing_at(response_id))
+        return _update_fenced(session, claim, _POINT_AT_RESPONSE, response_id=response_id)
 
 
 def set_conversation_upstream_id(conversation_id: str, upstream_id: str) -> str:
@@ -159,10 +210,8 @@ def set_conversation_upstream_id(conversation_id: str, upstream_id: str) -> str:
     with write_session() as session:
         if affected(
             session,
-            update(Conversation)
-            .where(Conversation.id == conversation_id, Conversation.upstream_id.is_(None))
-            .values(upstream_id=upstream_id)
-            .execution_options(synchronize_session=False),
+            _ADOPT_UPSTREAM_CONVERSATION,
+            {"conversation_id": conversation_id, "upstream": upstream_id},
         ):
             return upstream_id
         kept = session.scalar(
@@ -174,7 +223,7 @@ def set_conversation_upstream_id(conversation_id: str, upstream_id: str) -> str:
 def store_response(claim: Claim, response: Response) -> bool:
     """Add one upstream response to the history, once, while this attempt still holds the job."""
     with write_session() as session:
-        if not _update_fenced(session, claim, **_pointing_at(response.id)):
+        if not _update_fenced(session, claim, _POINT_AT_RESPONSE, response_id=response.id):
             return False
         _add_response(session, response)
         if claim.conversation_id:
@@ -182,25 +231,10 @@ def store_response(claim: Claim, response: Response) -> bool:
     return True
 
 
-def _pointing_at(response_id: str | None) -> dict[str, Any]:
-    """The job's columns that point at its latest upstream response (none: left as they are);
-    the tool outputs pending for it have been sent with it."""
-    if response_id is None:
-        return {}
-    return {"upstream_response_id": response_id, "pending_tool_outputs": None}
-
-
-def _update_fenced(session: Session, claim: Claim, **values: Any) -> bool:
-    """Update the job if this attempt still holds it."""
-    return bool(
-        affected(
-            session,
-            update(Job)
-            .where(*_fence(claim.job_id, claim.attempt))
-            .values(**values)
-            .execution_options(synchronize_session=False),
-        )
-    )
+def _update_fenced(session: Session, claim: Claim, statement: Update, **params: Any) -> bool:
+    """Run one of the job's fenced writes; False if this attempt no longer holds the job."""
+    fence = {"job_id": claim.job_id, "attempt": claim.attempt}
+    return bool(affected(session, statement, {**fence, **params}))
 
 
 def _add_response(session: Session, response: Response) -> None:
@@ -234,14 +268,13 @@ def finish_job(claim: Claim, outcome: Outcome) -> bool:
         if not _update_fenced(
             session,
             claim,
-            status=outcome.status,
-            result=outcome.result,
-            error=outcome.error,
-            required_action=outcome.required_action,
-            queue_state=None,
-            lease_expires_at=None,
-            finished_at=utcnow() if terminal else None,
-            **_pointing_at(response.id if response else None),
+            _FINISH if response is None else _FINISH_AT_RESPONSE,
+            outcome_status=outcome.status,
+            outcome_result=outcome.result,
+            outcome_error=outcome.error,
+            outcome_required_action=outcome.required_action,
+            finished=utcnow() if terminal else None,
+            response_id=response.id if response else None,
         ):
             session.rollback()  # the job is another attempt's: the conversation points elsewhere
             return False
@@ -267,15 +300,10 @@ def lock_conversation(
     jobs the conversation has been given (none is added until this transaction ends), or None
     if it is gone."""
     if last_response_id is None:
-        values: dict[str, Any] = {"jobs_submitted": Conversation.jobs_submitted}
-    else:
-        values = {"last_response_id": last_response_id}
+        return session.execute(_LOCK_CONVERSATION, {"conversation_id": conversation_id}).scalar()
     return session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id)
-        .values(**values)
-        .returning(Conversation.jobs_submitted)
-        .execution_options(synchronize_session=False)
+        _POINT_CONVERSATION,
+        {"conversation_id": conversation_id, "response_id": last_response_id},
     ).scalar()
 
 

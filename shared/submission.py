@@ -57,8 +57,7 @@ def submit_job(submission: JobSubmission) -> tuple[Job, bool]:
                 earlier = _earlier_job(session, submission, digest)
                 if earlier is not None:
                     return earlier, False
-            job = _insert_job(session, submission, digest)
-            placement = dispatch.place_new_job(session, job)
+            job, placement = _insert_job(session, submission, digest)
     except IntegrityError:
         if not submission.idempotency_key:
             raise
@@ -97,7 +96,9 @@ def _earlier_job(session: Session, submission: JobSubmission, digest: str | None
     return earlier
 
 
-def _insert_job(session: Session, submission: JobSubmission, digest: str | None) -> Job:
+def _insert_job(
+    session: Session, submission: JobSubmission, digest: str | None
+) -> tuple[Job, dispatch.Placement]:
     now = utcnow()
     ensure_user(session, submission.user_id)
     conversation_id = submission.conversation_id
@@ -135,6 +136,15 @@ def _insert_job(session: Session, submission: JobSubmission, digest: str | None)
                 last_active_at=now,
             )
         )
+    placement = (
+        dispatch.Placement.HELD if blocked else dispatch.place_new_job(session, submission.user_id)
+    )
+    if blocked:
+        queue_state = job_states.BLOCKED
+    elif placement is dispatch.Placement.SENT:
+        queue_state = job_states.SENT
+    else:
+        queue_state = job_states.READY
     job = Job(
         id=new_id("job"),
         user_id=submission.user_id,
@@ -142,7 +152,8 @@ def _insert_job(session: Session, submission: JobSubmission, digest: str | None)
         conversation_seq=seq,
         kind=submission.kind,
         status=job_states.QUEUED,
-        queue_state=job_states.BLOCKED if blocked else job_states.READY,
+        queue_state=queue_state,
+        dispatched_at=now if queue_state == job_states.SENT else None,
         request=submission.request,
         idempotency_key=submission.idempotency_key,
         request_hash=digest,
@@ -151,7 +162,7 @@ def _insert_job(session: Session, submission: JobSubmission, digest: str | None)
     )
     session.add(job)
     session.flush()  # the conversation first: the unit of work orders inserts by foreign key
-    return job
+    return job, placement
 
 
 def take_conversation_turn(session: Session, user_id: str, conversation_id: str) -> int:
