@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import select, update
 
 from shared import events
+from shared.clock import utcnow
 from shared.db import read_session, write_session
-from shared.job_lifecycle import Claim, Outcome, claim_job, finish_job, store_response
+from shared.job_lifecycle import (
+    Claim,
+    Outcome,
+    claim_job,
+    finish_job,
+    renew_leases,
+    store_response,
+)
 from shared.job_queries import get_job
 from shared.models import Conversation, Job, Response
 from shared.submission import JobSubmission, submit_job
@@ -161,3 +171,25 @@ def test_a_claim_carries_what_the_conversation_knows_of_the_upstream(sent: list[
     claim = claim_job(alone.id)
     assert claim is not None
     assert claim.conversation_upstream_id is None and claim.conversation_last_response_id is None
+
+
+def test_renewing_leases_extends_only_the_attempts_still_holding_their_jobs(
+    sent: list[str],
+) -> None:
+    held = [claim_job(submit("u").id) for _ in range(3)]
+    assert all(claim is not None for claim in held)
+    claims = [claim for claim in held if claim is not None]
+    lost, kept, cancelled = claims
+    past = datetime(2000, 1, 1, tzinfo=UTC)
+    with write_session() as session:
+        session.execute(
+            update(Job).where(Job.id.in_([c.job_id for c in claims])).values(lease_expires_at=past)
+        )
+        session.execute(update(Job).where(Job.id == lost.job_id).values(attempts=9))
+        session.execute(update(Job).where(Job.id == cancelled.job_id).values(cancel_requested=True))
+    assert renew_leases([(c.job_id, c.attempt) for c in claims]) == [cancelled.job_id]
+    with read_session() as session:
+        leases = dict(session.execute(select(Job.id, Job.lease_expires_at)).tuples().all())
+    assert leases[lost.job_id] == past
+    assert leases[kept.job_id] is not None and leases[kept.job_id] > utcnow()
+    assert leases[cancelled.job_id] is not None and leases[cancelled.job_id] > utcnow()
