@@ -189,7 +189,10 @@ def test_renewing_leases_extends_only_the_attempts_still_holding_their_jobs(
         session.execute(update(Job).where(Job.id == cancelled.job_id).values(cancel_requested=True))
     assert renew_leases([(c.job_id, c.attempt) for c in claims]) == [cancelled.job_id]
     with read_session() as session:
-        leases = dict(session.execute(select(Job.id, Job.lease_expires_at)).tuples().all())
+        leases = {
+            row.id: row.lease_expires_at
+            for row in session.execute(select(Job.id, Job.lease_expires_at))
+        }
     assert leases[lost.job_id] == past
     assert leases[kept.job_id] is not None and leases[kept.job_id] > utcnow()
     assert leases[cancelled.job_id] is not None and leases[cancelled.job_id] > utcnow()
