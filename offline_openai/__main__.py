@@ -7,20 +7,47 @@ import os
 import socket
 import sys
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from flask import Flask
+from gunicorn.app.base import BaseApplication
 
 from offline_openai.app import create_app
 from offline_openai.config import ConfigError, OfflineConfig, port_from_env
 
 # Bursts of 1,000+ clients connect at once; the default backlog of 128 would drop some.
 LISTEN_BACKLOG = 4096
+# A thread per request in progress: a streamed response holds one for its whole latency, and the
+# benchmarks keep 500+ of those open at once.
+THREADS = 2048
 
 
-class QuietRequestHandler(WSGIRequestHandler):
-    """Werkzeug's handler without one log line per request (benchmarks send many)."""
+class OfflineServer(BaseApplication):  # type: ignore[misc]
+    """Gunicorn with one process of threads: the state lives in that process's memory, and, like
+    OpenAI's servers, it keeps connections alive between requests (werkzeug's development server
+    closes each one, so every call would pay for a new connection)."""
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
+    def __init__(self, app: Flask, listener: socket.socket, access_log: bool) -> None:
+        self.app = app
+        self.settings = {
+            "bind": [f"fd://{listener.fileno()}"],
+            "workers": 1,
+            "worker_class": "gthread",
+            "threads": THREADS,
+            "worker_connections": 4 * THREADS,
+            "keepalive": 75,
+            "graceful_timeout": 2,
+            "backlog": LISTEN_BACKLOG,
+            "accesslog": "/dev/stderr" if access_log else None,
+            "errorlog": "-",
+            "loglevel": "warning",
+        }
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.settings.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return self.app
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -42,28 +69,14 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"offline_openai: {exc}", file=sys.stderr)
         return 2
-    handler = WSGIRequestHandler if args.access_log else QuietRequestHandler
     try:
         listener = _listen(args.host, port)
     except OSError as exc:
         print(f"offline_openai: cannot listen on {args.host}:{port}: {exc}", file=sys.stderr)
         return 1
-    server = make_server(
-        args.host,
-        port,
-        create_app(config),
-        threaded=True,
-        request_handler=handler,
-        fd=listener.fileno(),
-    )
-    listener.close()  # werkzeug works on its own duplicate of the descriptor
-    print(f"offline_openai listening on http://{args.host}:{server.port}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    bound = listener.getsockname()[1]
+    print(f"offline_openai listening on http://{args.host}:{bound}", flush=True)
+    OfflineServer(create_app(config), listener, args.access_log).run()
     return 0
 
 

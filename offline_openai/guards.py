@@ -30,11 +30,16 @@ def guard_v1_request() -> Response | None:
 def _wait_while_hung(store: Store) -> None:
     # Read the body first so that a readable socket can only mean the client hung up.
     request.get_data(cache=True)
-    sock = request.environ.get("werkzeug.socket")
+    sock = _client_socket()
     while store.config.hang:
         time.sleep(_HANG_POLL_S)
         if isinstance(sock, socket.socket) and _client_gone(sock):
             raise DroppedConnection()
+
+
+def _client_socket() -> object:
+    """The request's socket, as the server hands it to the app (gunicorn; werkzeug's name too)."""
+    return request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
 
 
 def _client_gone(sock: socket.socket) -> bool:
@@ -75,7 +80,7 @@ def _maybe_fault(store: Store) -> Response | None:
 
 def _fault(kind: str, retry_after_ms: int) -> Response:
     if kind == "drop":
-        sock = request.environ.get("werkzeug.socket")
+        sock = _client_socket()
         if isinstance(sock, socket.socket):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)

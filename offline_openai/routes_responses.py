@@ -133,4 +133,6 @@ def _log_entry(body: dict[str, Any]) -> dict[str, Any]:
         "background": body.get("background") is True,
         "model": body.get("model"),
         "response_id": None,
+        # Which connection the call came on: a client that reuses its connections shows few.
+        "client_port": request.environ.get("REMOTE_PORT"),
     }

@@ -49,6 +49,8 @@ def test_request_log_keeps_the_order_and_fields(upstream: Any, client: OpenAI) -
     assert [entry["background"] for entry in log] == [False, False, True]
     assert log[0]["response_id"] == first.id
     assert log[0]["received_at"] <= log[1]["received_at"] <= log[2]["received_at"]
+    # Like OpenAI's servers, the upstream keeps a connection open for the client's next call.
+    assert log[0]["client_port"] is not None and log[0]["client_port"] == log[1]["client_port"]
 
 
 def test_rejected_requests_are_logged_but_not_counted(upstream: Any, client: OpenAI) -> None:
