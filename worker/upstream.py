@@ -163,8 +163,11 @@ def _flushing(relay: DeltaRelay) -> Iterator[None]:
 def _follow(
     stream: Any, claim: Claim, relay: DeltaRelay, cancel: CancelToken, record: bool
 ) -> UpstreamResponse | None:
+    final: UpstreamResponse | None = None
     with stream, _flushing(relay):
         for event in stream:
+            if final is not None:
+                continue  # past the end event; reading to the end keeps the connection reusable
             cancel.check()
             kind = event.type
             if kind == "response.output_text.delta":
@@ -179,9 +182,9 @@ def _follow(
                     cancel.watch(stream, event.response.id)
                     persist(partial(record_upstream_response_id, claim, event.response.id))
             elif kind in END_EVENTS:
-                return event.response  # type: ignore[no-any-return]
+                final = event.response
             elif kind == "error":
                 raise UpstreamFailure(
                     "upstream_error", f"The model service reported: {event.message}"
                 )
-    return None
+    return final

@@ -90,6 +90,25 @@ def test_each_job_creates_exactly_one_upstream_response(
     assert [by_job.get(job["id"]) for job in jobs] == [1] * 5
 
 
+def test_the_worker_reuses_its_upstream_connections(
+    api: httpx.Client, upstream: httpx.Client
+) -> None:
+    """A streamed response is read to its end, so its connection goes back to the pool; one
+    left half-read is closed, and the next job would pay for a new connection (a TLS handshake
+    with OpenAI)."""
+    user = new_user()
+    job_ids = []
+    for n in range(6):  # one after another: each finds the last one's connection idle
+        job_ids.append(chat(api, user, f"reuse {n}")["id"])
+        assert wait_for_job(api, job_ids[-1], user)["status"] == "completed"
+    ports = {
+        entry["client_port"]
+        for entry in upstream.get("/_offline/stats").json()["requests"]
+        if entry["job_id"] in job_ids
+    }
+    assert None not in ports and len(ports) <= 2, ports
+
+
 def test_a_reply_holding_nul_is_stored_on_every_database(api: httpx.Client) -> None:
     user = new_user()
     job = chat(api, user, "nul \u0000 here")  # the offline model says it back
