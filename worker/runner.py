@@ -42,7 +42,12 @@ FINAL_STATUSES = {
 
 
 def run_job(job_id: str) -> None:
-    claim = claim_job(job_id)
+    try:
+        # A busy database must not cost the job the reconciler's wait for a re-send.
+        claim = persist(partial(claim_job, job_id))
+    except ApiError as exc:
+        log.warning("job %s not claimed (%s); the reconciler sends it again", job_id, exc.message)
+        return
     if claim is None:
         log.info("job %s is not waiting for a worker; message ignored", job_id)
         return

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from shared import events
 from shared.clock import utcnow
 from shared.db import read_session, write_session
+from shared.errors import ApiError
 from shared.job_lifecycle import (
     Claim,
     Outcome,
@@ -196,3 +197,25 @@ def test_renewing_leases_extends_only_the_attempts_still_holding_their_jobs(
     assert leases[lost.job_id] == past
     assert leases[kept.job_id] is not None and leases[kept.job_id] > utcnow()
     assert leases[cancelled.job_id] is not None and leases[cancelled.job_id] > utcnow()
+
+
+def test_a_claim_the_busy_database_refuses_is_tried_again(
+    sent: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from worker import runner
+
+    job, _ = submit_job(JobSubmission(user_id="u", kind="response", request={"input": "hi"}))
+    tries: list[str] = []
+
+    def busy_once(job_id: str) -> Claim | None:
+        tries.append(job_id)
+        if len(tries) == 1:
+            raise ApiError(503, "database_unavailable", "The database is busy; try again.")
+        return claim_job(job_id)
+
+    ran: list[str] = []
+    monkeypatch.setattr(runner, "claim_job", busy_once)
+    monkeypatch.setattr(runner, "_run_claimed", lambda claim, _cancel: ran.append(claim.job_id))
+    runner.run_job(job.id)
+    # Without the second try the job would wait, sent, for the reconciler to send it again.
+    assert tries == [job.id, job.id] and ran == [job.id]
