@@ -42,11 +42,24 @@ wrk.body = '{body}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer {token}"
 
+-- Each thread counts its 4xx/5xx answers by status (wrk's own count has no statuses).
+local threads = {{}}
+function setup(thread) table.insert(threads, thread) end
+function init(args) failed = {{}} end
+function response(status, headers, body)
+  if status >= 400 then failed[status] = (failed[status] or 0) + 1 end
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format("BENCH %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f\\n",
     summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(99)))
+  for _, thread in ipairs(threads) do
+    for status, count in pairs(thread:get("failed")) do
+      io.write(string.format("STATUS %d %d\\n", status, count))
+    end
+  end
 end
 """
 
@@ -55,6 +68,7 @@ end
 class Saturation:
     rate: float
     non_2xx: int
+    failed: dict[int, int]  # the non-2xx answers by status
     socket_errors: int
     p50: float
     p99: float
@@ -90,12 +104,18 @@ def saturate(url: str, token: str, args: argparse.Namespace, workdir: Path) -> S
         check=True,
     )
     line = next(line for line in done.stdout.splitlines() if line.startswith("BENCH "))
+    failed: dict[int, int] = {}
+    for status_line in done.stdout.splitlines():
+        if status_line.startswith("STATUS "):
+            _, code, count = status_line.split()
+            failed[int(code)] = failed.get(int(code), 0) + int(count)
     requests, duration_us, connect, read, write, status, timeout, p50, p99 = (
         float(value) for value in line.split()[1:]
     )
     return Saturation(
         rate=(requests - status) / (duration_us / 1e6),
         non_2xx=int(status),
+        failed=failed,
         socket_errors=int(connect + read + write + timeout),
         p50=p50 / 1e6,
         p99=p99 / 1e6,
@@ -146,6 +166,10 @@ def parse_hey(report: str) -> FixedRate:
     )
 
 
+def _by_status(failed: dict[int, int]) -> str:
+    return f" ({' '.join(f'{code}x{n}' for code, n in sorted(failed.items()))})" if failed else ""
+
+
 def measure(url: str, token: str, args: argparse.Namespace, workdir: Path) -> list[str | float]:
     saturation = saturate(url, token, args, workdir)
     fixed = fixed_rate(url, token, args)
@@ -154,7 +178,7 @@ def measure(url: str, token: str, args: argparse.Namespace, workdir: Path) -> li
         codes += f" errors x{fixed.errors}"
     return [
         saturation.rate,
-        f"{saturation.non_2xx} / {saturation.socket_errors}",
+        f"{saturation.non_2xx}{_by_status(saturation.failed)} / {saturation.socket_errors}",
         f"{saturation.p50 * 1000:.1f} / {saturation.p99 * 1000:.1f} ms",
         f"{fixed.rate:.0f}",
         f"{fixed.p50 * 1000:.1f} ms",
