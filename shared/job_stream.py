@@ -16,6 +16,9 @@ from shared.job_queries import job_status, load_job
 
 EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 HEARTBEAT_MS = 15_000
+# A status event goes out right after its change commits: a reader that sees the change first
+# waits this long for the event (and its id) before answering from the database.
+STATUS_EVENT_GRACE_MS = 250
 
 
 def sse(event: str, data: dict[str, Any], event_id: str | None = None) -> str:
@@ -35,7 +38,7 @@ def _stream(user_id: str, job_id: str, cursor: str) -> Iterator[str]:
     while True:
         status = job_status(user_id, job_id)
         try:
-            block = None if status in job_states.TERMINAL else HEARTBEAT_MS
+            block = STATUS_EVENT_GRACE_MS if status in job_states.TERMINAL else HEARTBEAT_MS
             entries = events.read(job_id, cursor, block_ms=block)
         except RedisError:
             entries = []
