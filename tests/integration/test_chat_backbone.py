@@ -98,7 +98,7 @@ def test_the_worker_reuses_its_upstream_connections(
     with OpenAI)."""
     user = new_user()
     job_ids = []
-    for n in range(6):  # one after another: each finds the last one's connection idle
+    for n in range(8):  # one after another: each finds the last one's connection idle
         job_ids.append(chat(api, user, f"reuse {n}")["id"])
         assert wait_for_job(api, job_ids[-1], user)["status"] == "completed"
     ports = {
@@ -106,7 +106,8 @@ def test_the_worker_reuses_its_upstream_connections(
         for entry in upstream.get("/_offline/stats").json()["requests"]
         if entry["job_id"] in job_ids
     }
-    assert None not in ports and len(ports) <= 2, ports
+    # One connection, give or take those another test's job still held: not one a job.
+    assert None not in ports and len(ports) <= 3, ports
 
 
 def test_a_reply_holding_nul_is_stored_on_every_database(api: httpx.Client) -> None:
