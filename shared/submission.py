@@ -136,15 +136,12 @@ def _insert_job(
                 last_active_at=now,
             )
         )
-    placement = (
-        dispatch.Placement.HELD if blocked else dispatch.place_new_job(session, submission.user_id)
-    )
     if blocked:
-        queue_state = job_states.BLOCKED
-    elif placement is dispatch.Placement.SENT:
-        queue_state = job_states.SENT
+        placement, queue_state = dispatch.Placement.HELD, job_states.BLOCKED
     else:
-        queue_state = job_states.READY
+        placement = dispatch.place_new_job(session, submission.user_id)
+        sent = placement is dispatch.Placement.SENT
+        queue_state = job_states.SENT if sent else job_states.READY
     job = Job(
         id=new_id("job"),
         user_id=submission.user_id,
