@@ -1,6 +1,9 @@
 """The baselines' bare Celery: the same Redis broker and core settings as the product's Celery
-app, a no-op task (what bench/bare_submit_app.py enqueues) and a task that pushes its finish
-time to a Redis list (the queue's round-trip floor in bench/queue_overhead.py).
+app, a no-op task (what bench/bare_submit_app.py enqueues), a task that pushes its finish
+time to a Redis list (the queue's round-trip floor in bench/queue_overhead.py), and one that
+first makes the one upstream call a chat job cannot skip, the SDK's streamed response read to its
+end (the worker's floor in bench/slow_upstream.py; the SDK reads OPENAI_BASE_URL and
+OPENAI_API_KEY from the environment).
 
 The worker runs `celery -A bench.bare_celery worker -Q bare` with REDIS_URL set."""
 
@@ -8,12 +11,15 @@ from __future__ import annotations
 
 import os
 import time
+from functools import cache
 
 from celery import Celery
+from openai import OpenAI
 from redis import Redis
 
 QUEUE = "bare"
 FINISH_TASK = "bare.finish"
+UPSTREAM_TASK = "bare.upstream_call"
 DONE_TTL_SECONDS = 600
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -50,3 +56,18 @@ def finish(key: str) -> None:
     pipe.rpush(key, repr(time.time()))
     pipe.expire(key, DONE_TTL_SECONDS)
     pipe.execute()
+
+
+@cache
+def _openai() -> OpenAI:
+    return OpenAI()
+
+
+@app.task(name=UPSTREAM_TASK)
+def upstream_call(key: str, message: str, model: str) -> None:
+    """Stream one response through the SDK to its end (as the product's worker does), then
+    `finish`."""
+    with _openai().responses.create(model=model, input=message, stream=True) as stream:
+        for _event in stream:
+            pass
+    finish(key)

@@ -1,7 +1,8 @@
 """Where a chat job's CPU goes: the worker's `runner.run_job` called in this process, one thread
 (no Celery), on jobs submitted to a stack whose worker is stopped; the upstream answers at once.
 Prints the CPU and SQL statements a job costs and, with --profile, cProfile's top functions by
-cumulative time.
+cumulative time; then the CPU of the one step a job cannot skip, a response streamed through the
+SDK's client (the worker's own) to its end, alone.
 
     python -m bench.job_cpu [--jobs 200] [--database sqlite|postgresql] [--profile] [--top 40]
 """
@@ -27,6 +28,17 @@ from bench.common import (
 from tests.harness import Stack
 
 WARMUP = 20
+
+
+def streamed_response() -> None:
+    from shared.openai_client import get_openai_client
+    from shared.settings import get_settings
+
+    client = get_openai_client()
+    model = get_settings().OPENAI_MODEL
+    with client.responses.create(model=model, input="hi", stream=True) as stream:
+        for _event in stream:
+            pass
 
 
 def main() -> None:
@@ -69,6 +81,12 @@ def main() -> None:
         statuses = Counter(timing.status for timing in job_timings(stack.database_url))
         assert statuses == {"completed": WARMUP + args.jobs}, f"not every job ran: {statuses}"
         print_cost(f"{args.jobs} chat jobs ({args.database})", cost, profile, args.top)
+        print_cost(
+            f"{args.jobs} streamed responses alone (the SDK)",
+            cost_each(streamed_response, args.jobs, None),
+            None,
+            args.top,
+        )
     finally:
         stack.stop()
 

@@ -1,8 +1,9 @@
 """Queue overhead: with an upstream that answers at once, how long from a submit until a client
 blocked in `GET /v1/jobs/{id}?wait=30` sees the job completed, at a steady 200 jobs/s (open loop:
 each job is submitted on schedule whatever the others are doing)? And how soon after the job's
-finished_at does the long poll answer? Beside it, the floor: a bare Celery round trip (a no-op
-task that pushes its finish time to a Redis list the sender waits on) on the same Redis.
+finished_at does the long poll answer? Beside it, two floors on the same Redis: a bare Celery
+round trip (a task that pushes its finish time to a Redis list the sender waits on), and the same
+task after the one step a chat job cannot skip, a response streamed through the SDK.
 
     python -m bench.queue_overhead [--jobs 2000] [--rate 200] [--database sqlite|postgresql|both]
 """
@@ -21,7 +22,7 @@ from dataclasses import dataclass, replace
 import httpx
 from redis import Redis
 
-from bench.bare_celery import FINISH_TASK, QUEUE, make_app
+from bench.bare_celery import FINISH_TASK, QUEUE, UPSTREAM_TASK, make_app
 from bench.common import (
     API_THREADS,
     PRODUCTION_SETTINGS,
@@ -45,6 +46,7 @@ from bench.processes import (
     start_bare_celery_worker,
 )
 from shared.job_states import TERMINAL
+from shared.settings import Settings
 from tests.harness import Stack
 
 FLOOR_THREADS = 256
@@ -105,8 +107,8 @@ async def product_jobs(
 
 def run_stack(
     database: str, args: argparse.Namespace, with_floor: bool
-) -> tuple[list[str], list[str] | None]:
-    """The gateway on `database`; then, if asked, the floor on the same Redis."""
+) -> tuple[list[str], list[list[str]]]:
+    """The gateway on `database`; then, if asked, the floors on the same Redis."""
     stack = Stack(
         database=database,
         worker_concurrency=WORKER_CONCURRENCY,
@@ -130,23 +132,32 @@ def run_stack(
         row = summary_row(f"gateway ({database})", seen, lags)
         row.append(f"{cpu[0] / jobs * 1000:.1f} / {cpu[1] / jobs * 1000:.1f} ms")
         if not with_floor:
-            return row, None
+            return row, []
         stack.processes["worker"].stop()
         stack.processes["beat"].stop()
-        return row, run_floor(stack, args)
+        start_bare_celery_worker(stack, WORKER_CONCURRENCY)
+        model = Settings.model_fields["OPENAI_MODEL"].default
+        return row, [
+            run_floor(stack, args, "bare Celery round trip (floor)", FINISH_TASK, []),
+            run_floor(
+                stack, args, "bare round trip + SDK call (floor)", UPSTREAM_TASK, ["hi", model]
+            ),
+        ]
     finally:
         stack.stop()
 
 
-def run_floor(stack: Stack, args: argparse.Namespace) -> list[str]:
-    start_bare_celery_worker(stack, WORKER_CONCURRENCY)
+def run_floor(
+    stack: Stack, args: argparse.Namespace, label: str, task: str, task_args: list[str]
+) -> list[str]:
+    """`task` sent at the run's rate to the bare worker, each sender waiting for its finish."""
     celery = make_app(stack.redis_url)
     redis = Redis.from_url(stack.redis_url, max_connections=FLOOR_THREADS + 16)
 
     def round_trip(index: int) -> Seen:
         key = f"bench:floor:{uuid.uuid4().hex}"
         sent = time.time()
-        celery.send_task(FINISH_TASK, args=[key], queue=QUEUE)
+        celery.send_task(task, args=[key, *task_args], queue=QUEUE)
         answer = redis.blpop([key], timeout=30)
         if answer is None:
             return Seen(key, sent, time.time(), "timeout")
@@ -163,7 +174,7 @@ def run_floor(stack: Stack, args: argparse.Namespace) -> list[str]:
             return await asyncio.wait_for(open_loop(args.jobs, args.rate, one), args.timeout)
 
     seen, lags = asyncio.run(drive())
-    return [*summary_row("bare Celery round trip (floor)", seen, lags), "-"]
+    return [*summary_row(label, seen, lags), "-"]
 
 
 def summary_row(label: str, seen: list[Seen], lags: list[float]) -> list[str]:
@@ -202,7 +213,7 @@ def main() -> None:
     for index, database in enumerate(databases(args.database)):
         row, floor = run_stack(database, args, with_floor=index == 0)
         rows.append(row)
-        floors += [floor] if floor else []
+        floors += floor
     rows += floors
     print_table(
         f"Queue overhead: {args.jobs} jobs at {args.rate}/s (open loop), upstream instant, one "

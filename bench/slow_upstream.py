@@ -1,7 +1,10 @@
 """Concurrency with a slow upstream: 2,000 jobs submitted at once, the upstream taking 1 s a call,
 ONE worker process with WORKER_CONCURRENCY threads. Beside it, the original example's design
 (bench/sync_gateway_app.py: the upstream called inside the request) under gunicorn with 4 sync
-workers and with 4 gthread workers x 32 threads, driven by the same 2,000 requests, 500 at once.
+workers and with 4 gthread workers x 32 threads, driven by the same 2,000 requests, 500 at once;
+and two floors: a bare Celery worker of as many threads whose task only streams one response
+through the SDK (bench/bare_celery.py), the same 2,000 tasks sent at once; and the offline
+upstream alone under wrk (600 connections, 10 s), the streamed calls a second it serves here.
 
     python -m bench.slow_upstream [--jobs 2000] [--worker-concurrency 512] [--database ...]
 
@@ -14,6 +17,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +28,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
+from redis import Redis
 
+from bench.bare_celery import QUEUE, UPSTREAM_TASK, make_app
 from bench.common import (
     add_database_option,
     all_at_once,
@@ -45,9 +53,20 @@ from bench.processes import (
     pid_of,
     rss_bytes,
     serve_product_api,
+    start_bare_celery_worker,
 )
+from shared.settings import Settings
+from tests.harness import Stack
 
 SYNC_APP = "bench.sync_gateway_app:app"
+UPSTREAM_CONNECTIONS = 600
+UPSTREAM_SECONDS = 10
+STREAMED_CALL = """
+wrk.method = "POST"
+wrk.body = '{"model": "%s", "input": "hi", "stream": true}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer offline"
+"""
 SYNC_SETTINGS = [
     ("sync gateway, gunicorn 4 sync workers", ["-w", "4"]),
     ("sync gateway, gunicorn 4 gthread x 32", ["-w", "4", "-k", "gthread", "--threads", "32"]),
@@ -90,7 +109,7 @@ def row(
     ]
 
 
-def run_gateway(database: str, args: argparse.Namespace) -> list[str]:
+def run_gateway(database: str, args: argparse.Namespace, with_floor: bool) -> list[list[str]]:
     stack = slow_upstream_stack(database, args.worker_concurrency, args.latency_ms, args.jobs)
     try:
         serve_product_api(stack)
@@ -108,6 +127,7 @@ def run_gateway(database: str, args: argparse.Namespace) -> list[str]:
             wait_for_terminal_jobs(stack.database_url, len(accepted), args.timeout)
         timings = job_timings(stack.database_url)
         arrivals = upstream_arrivals(stack.upstream_url)
+        floor = [run_floor(stack, args)] if with_floor else []
     finally:
         stack.stop()
     statuses = Counter(t.status for t in timings)
@@ -118,8 +138,41 @@ def run_gateway(database: str, args: argparse.Namespace) -> list[str]:
         outcome += " submits " + " ".join(f"{c}x{n}" for c, n in sorted(codes.items()))
     outcome += repeated_jobs_note([job_id for _code, job_id in answers])
     label = f"gateway ({database}), 1 worker x {args.worker_concurrency} threads"
+    makespan = last_finished - first_sent
     ok = statuses["completed"]
-    return row(label, outcome, last_finished - first_sent, ok, arrivals, sampler.peaks, args)
+    return [row(label, outcome, makespan, ok, arrivals, sampler.peaks, args), *floor]
+
+
+def run_floor(stack: Stack, args: argparse.Namespace) -> list[str]:
+    """The stack's worker and beat replaced by a bare Celery worker of as many threads whose task
+    only streams a response through the SDK; `args.jobs` such tasks sent at once."""
+    stack.processes["worker"].stop()
+    stack.processes["beat"].stop()
+    httpx.post(f"{stack.upstream_url}/_offline/reset", timeout=30).raise_for_status()
+    worker = pid_of(start_bare_celery_worker(stack, args.worker_concurrency))
+    celery = make_app(stack.redis_url)
+    redis = Redis.from_url(stack.redis_url)
+    key = "bench:slow-upstream-floor"
+    model = Settings.model_fields["OPENAI_MODEL"].default
+    gauges = {
+        "rss": lambda: rss_bytes(worker),
+        "connections": lambda: established_connections(stack.upstream_port),
+    }
+    with PeakSampler(gauges) as sampler:
+        first_sent = time.time()
+        for index in range(args.jobs):
+            celery.send_task(UPSTREAM_TASK, args=[key, f"job {index}", model], queue=QUEUE)
+        finished: list[float] = []
+        while len(finished) < args.jobs:
+            answer = redis.blpop([key], timeout=args.timeout)
+            if answer is None:
+                break
+            finished.append(float(answer[1]))
+    arrivals = upstream_arrivals(stack.upstream_url)
+    label = f"floor: bare Celery, 1 worker x {args.worker_concurrency} threads, SDK call only"
+    outcome = f"completed {len(finished)}"
+    makespan = max(finished, default=first_sent) - first_sent
+    return row(label, outcome, makespan, len(finished), arrivals, sampler.peaks, args)
 
 
 def run_sync(label: str, options: list[str], args: argparse.Namespace, workdir: Path) -> list[str]:
@@ -141,6 +194,44 @@ def run_sync(label: str, options: list[str], args: argparse.Namespace, workdir: 
     codes = Counter(code for code, _id in answers)
     outcome = " ".join(f"{code}x{count}" for code, count in sorted(codes.items()))
     return row(label, outcome, makespan, codes[200], arrivals, sampler.peaks, args)
+
+
+def run_upstream_alone(args: argparse.Namespace, workdir: Path) -> list[str]:
+    """The offline upstream by itself under wrk (C: its client costs next to nothing): the ceiling
+    of every design above, which share this machine's cores with it."""
+    with offline_upstream(workdir, args.latency_ms) as upstream_url:
+        script = workdir / "streamed-call.lua"
+        script.write_text(STREAMED_CALL % Settings.model_fields["OPENAI_MODEL"].default)
+        port = urlparse(upstream_url).port or 0
+        with PeakSampler({"connections": lambda: established_connections(port)}) as sampler:
+            done = subprocess.run(
+                [
+                    "wrk",
+                    "-t2",
+                    f"-c{UPSTREAM_CONNECTIONS}",
+                    f"-d{UPSTREAM_SECONDS}s",
+                    "--timeout",
+                    "30s",
+                    "-s",
+                    str(script),
+                    f"{upstream_url}/v1/responses",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+        arrivals = upstream_arrivals(upstream_url)
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout).group(1))  # type: ignore[union-attr]
+    latency = re.search(r"Latency\s+(\S+)", done.stdout).group(1)  # type: ignore[union-attr]
+    return [
+        f"floor: the offline upstream alone, wrk {UPSTREAM_CONNECTIONS} connections",
+        f"{len(arrivals)} calls in {UPSTREAM_SECONDS} s, mean latency {latency}",
+        "-",
+        f"{rate:.0f}",
+        str(peak_in_flight(arrivals, args.latency_ms / 1000)),
+        f"{sampler.peaks['connections']:.0f}",
+        "-",
+    ]
 
 
 async def send_all(
@@ -175,16 +266,25 @@ def main() -> None:
     parser.add_argument("--submit-concurrency", type=int, default=64, help="submits at once")
     parser.add_argument("--sync-clients", type=int, default=500, help="baseline requests at once")
     parser.add_argument("--timeout", type=float, default=900, help="give up after this (s)")
-    parser.add_argument("--skip-baselines", action="store_true")
+    parser.add_argument(
+        "--skip-baselines", action="store_true", help="the gateway only: no baselines or floors"
+    )
     add_database_option(parser)
     args = parser.parse_args()
     exit_cleanly_on_sigterm()
-    rows = [run_gateway(database, args) for database in databases(args.database)]
+    if not args.skip_baselines and shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: install it with 'sudo apt-get install wrk'")
+    rows = [
+        line
+        for index, database in enumerate(databases(args.database))
+        for line in run_gateway(database, args, with_floor=index == 0 and not args.skip_baselines)
+    ]
     if not args.skip_baselines:
         with tempfile.TemporaryDirectory(prefix="bench-sync-gateway-") as workdir:
             rows += [
                 run_sync(label, options, args, Path(workdir)) for label, options in SYNC_SETTINGS
             ]
+            rows.append(run_upstream_alone(args, Path(workdir)))
     print_table(
         f"Slow upstream: {args.jobs} chats at once, upstream {args.latency_ms} ms a call "
         f"(targets: >= 500 in flight, makespan <= 8 s, worker RSS <= 300 MB)",

@@ -1,5 +1,6 @@
 """Submit throughput and latency: authenticated `POST /v1/chat` with the worker stopped, under
-the production gunicorn settings, beside a bare Flask app that only enqueues a no-op Celery task.
+the production gunicorn settings, beside a bare Flask app that only enqueues a no-op Celery task
+and the floor: the bare app that first commits the job's row (bench/floor_submit_app.py).
 
 Each target takes two loads, each from its own process: saturation (`wrk -t2 -c32 -d10s`) and a
 fixed rate (`hey -z 10s -c 16 -q 60`, about 960 requests/s).
@@ -24,16 +25,23 @@ from bench.common import (
     exit_cleanly_on_sigterm,
     print_table,
 )
+from bench.floor_submit_app import create_table
 from bench.processes import PRODUCT_GUNICORN, gunicorn, serve_product_api
 from tests.harness import Stack
 
 BODY = json.dumps({"message": "hi", "user_id": "bench"})
 BARE_APP = "bench.bare_submit_app:app"
+FLOOR_APP = "bench.floor_submit_app:app"
 # The bare app under the product's gunicorn settings, then under the two usual best settings.
 BARE_SETTINGS = [
     ("bare (product gunicorn settings)", PRODUCT_GUNICORN),
     ("bare (sync, 5 workers)", ["-w", "5"]),
     ("bare (gthread, 2 x 16 threads)", ["-w", "2", "-k", "gthread", "--threads", "16"]),
+]
+# The floor under the product's settings and the bare app's best usual one.
+FLOOR_SETTINGS = [
+    ("product gunicorn settings", PRODUCT_GUNICORN),
+    ("sync, 5 workers", ["-w", "5"]),
 ]
 
 WRK_SCRIPT = """
@@ -213,9 +221,14 @@ def main() -> None:
             rows.append(
                 [f"product ({database})", *measure(stack.api_url, stack.token, args, stack.workdir)]
             )
+            # Its own metrics directory: the product's gunicorn config empties it at start.
+            env = {**stack.env(), "API_METRICS_DIR": str(stack.workdir / "bare-metrics")}
+            create_table(stack.database_url)
+            for setting, options in FLOOR_SETTINGS:
+                label = f"floor: bare + job row ({database}, {setting})"
+                with gunicorn(label, FLOOR_APP, options, env, stack.workdir) as (_, url):
+                    rows.append([label, *measure(url, stack.token, args, stack.workdir)])
             if not bare_rows:
-                # Its own metrics directory: the product's gunicorn config empties it at start.
-                env = {**stack.env(), "API_METRICS_DIR": str(stack.workdir / "bare-metrics")}
                 for label, options in BARE_SETTINGS:
                     with gunicorn(label, BARE_APP, options, env, stack.workdir) as (_, url):
                         bare_rows.append([label, *measure(url, stack.token, args, stack.workdir)])
