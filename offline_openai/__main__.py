@@ -34,6 +34,10 @@ class OfflineServer(BaseApplication):  # type: ignore[misc]
             "threads": THREADS,
             "worker_connections": 4 * THREADS,
             "keepalive": 75,
+            # A restarted worker would start with none of the state and the live config the
+            # tests and benchmarks set: never kill the one worker for being slow to check in
+            # (gunicorn's 30 s default), as a starved machine can make it.
+            "timeout": 0,
             "graceful_timeout": 2,
             "backlog": LISTEN_BACKLOG,
             "accesslog": "/dev/stderr" if access_log else None,
