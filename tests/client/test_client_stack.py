@@ -9,6 +9,7 @@ import os
 import re
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -260,6 +261,9 @@ def test_cli_interrupt_cancels_when_piped(stack: Stack) -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # A shell starts a background job with SIGINT ignored, and children inherit that: give
+            # the CLI Ctrl-C as a terminal would, wherever this test runs.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         # Interrupt once the job is submitted (the CLI says so on stderr when piped), whatever
         # the CLI's start-up took, and give it a moment to start following the job's events.
