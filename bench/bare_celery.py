@@ -2,8 +2,8 @@
 app, a no-op task (what bench/bare_submit_app.py enqueues), a task that pushes its finish
 time to a Redis list (the queue's round-trip floor in bench/queue_overhead.py), and one that
 first makes the one upstream call a chat job cannot skip, the SDK's streamed response read to its
-end (the worker's floor in bench/slow_upstream.py; the SDK reads OPENAI_BASE_URL and
-OPENAI_API_KEY from the environment).
+end (the worker's floor in bench/slow_upstream.py and bench/queue_overhead.py; the client is
+the product's, built from OPENAI_BASE_URL and the other settings in the environment).
 
 The worker runs `celery -A bench.bare_celery worker -Q bare` with REDIS_URL set."""
 
@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import time
-from functools import cache
 
 from celery import Celery
 from openai import OpenAI
 from redis import Redis
+
+from shared.openai_client import get_openai_client
 
 QUEUE = "bare"
 FINISH_TASK = "bare.finish"
@@ -58,16 +59,16 @@ def finish(key: str) -> None:
     pipe.execute()
 
 
-@cache
-def _openai() -> OpenAI:
-    return OpenAI()
+def stream_one_response(client: OpenAI, model: str, message: str) -> None:
+    """One response streamed through the SDK and read to its end, as the product's worker does."""
+    with client.responses.create(model=model, input=message, stream=True) as stream:
+        for _event in stream:
+            pass
 
 
 @app.task(name=UPSTREAM_TASK)
 def upstream_call(key: str, message: str, model: str) -> None:
-    """Stream one response through the SDK to its end (as the product's worker does), then
+    """`stream_one_response` with the product's client (its settings from the environment), then
     `finish`."""
-    with _openai().responses.create(model=model, input=message, stream=True) as stream:
-        for _event in stream:
-            pass
+    stream_one_response(get_openai_client(), model, message)
     finish(key)

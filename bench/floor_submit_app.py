@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 from flask import Flask, request
-from sqlalchemy import Column, Float, MetaData, String, Table, Text
+from sqlalchemy import Column, Float, MetaData, String, Table, Text, create_engine
 
 from bench.bare_celery import noop
 from shared.db import engine_for
@@ -30,7 +30,11 @@ _INSERT = FLOOR_JOBS.insert()
 
 
 def create_table(database_url: str) -> None:
-    FLOOR_JOBS.create(engine_for(database_url), checkfirst=True)
+    engine = create_engine(database_url)
+    try:
+        FLOOR_JOBS.create(engine, checkfirst=True)
+    finally:
+        engine.dispose()
 
 
 app = Flask(__name__)

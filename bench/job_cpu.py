@@ -16,6 +16,7 @@ from collections import Counter
 
 from sqlalchemy import update
 
+from bench.bare_celery import stream_one_response
 from bench.common import (
     PRODUCTION_SETTINGS,
     add_cpu_options,
@@ -34,11 +35,7 @@ def streamed_response() -> None:
     from shared.openai_client import get_openai_client
     from shared.settings import get_settings
 
-    client = get_openai_client()
-    model = get_settings().OPENAI_MODEL
-    with client.responses.create(model=model, input="hi", stream=True) as stream:
-        for _event in stream:
-            pass
+    stream_one_response(get_openai_client(), get_settings().OPENAI_MODEL, "hi")
 
 
 def main() -> None:

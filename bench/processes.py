@@ -201,8 +201,9 @@ def start_bare_celery_worker(stack: Stack, concurrency: int) -> Process:
 
 
 @contextmanager
-def offline_upstream(workdir: Path, latency_ms: int) -> Iterator[str]:
-    """The offline upstream alone (for the baselines that have no Stack); yields its URL."""
+def offline_upstream(workdir: Path, latency_ms: int) -> Iterator[tuple[str, Process]]:
+    """The offline upstream alone (for the baselines that have no Stack); yields its URL and
+    process."""
     port = free_port()
     env = clean_env()
     env["OFFLINE_OPENAI_LATENCY_MS"] = str(latency_ms)
@@ -210,7 +211,7 @@ def offline_upstream(workdir: Path, latency_ms: int) -> Iterator[str]:
     with spawned("offline-upstream", args, env, workdir) as process:
         url = f"http://127.0.0.1:{port}"
         _wait_ready(process, f"{url}/_offline/config")
-        yield url
+        yield url, process
 
 
 def _wait_ready(process: Process, url: str) -> None:

@@ -16,15 +16,15 @@ import sys
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import httpx
-from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 
 from bench.bare_celery import FINISH_TASK, QUEUE, UPSTREAM_TASK, make_app
 from bench.common import (
     API_THREADS,
+    MODEL,
     PRODUCTION_SETTINGS,
     WORKER_CONCURRENCY,
     add_database_option,
@@ -46,10 +46,9 @@ from bench.processes import (
     start_bare_celery_worker,
 )
 from shared.job_states import TERMINAL
-from shared.settings import Settings
 from tests.harness import Stack
 
-FLOOR_THREADS = 256
+FLOOR_WAIT_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -136,11 +135,10 @@ def run_stack(
         stack.processes["worker"].stop()
         stack.processes["beat"].stop()
         start_bare_celery_worker(stack, WORKER_CONCURRENCY)
-        model = Settings.model_fields["OPENAI_MODEL"].default
         return row, [
             run_floor(stack, args, "bare Celery round trip (floor)", FINISH_TASK, []),
             run_floor(
-                stack, args, "bare round trip + SDK call (floor)", UPSTREAM_TASK, ["hi", model]
+                stack, args, "bare round trip + SDK call (floor)", UPSTREAM_TASK, ["hi", MODEL]
             ),
         ]
     finally:
@@ -150,30 +148,29 @@ def run_stack(
 def run_floor(
     stack: Stack, args: argparse.Namespace, label: str, task: str, task_args: list[str]
 ) -> list[str]:
-    """`task` sent at the run's rate to the bare worker, each sender waiting for its finish."""
+    """`task` sent to the bare worker at the run's rate (open loop), each sender waiting for its
+    finish time on a Redis list of its own."""
     celery = make_app(stack.redis_url)
-    redis = Redis.from_url(stack.redis_url, max_connections=FLOOR_THREADS + 16)
-
-    def round_trip(index: int) -> Seen:
-        key = f"bench:floor:{uuid.uuid4().hex}"
-        sent = time.time()
-        celery.send_task(task, args=[key, *task_args], queue=QUEUE)
-        answer = redis.blpop([key], timeout=30)
-        if answer is None:
-            return Seen(key, sent, time.time(), "timeout")
-        return Seen(key, sent, time.time(), "completed", float(answer[1]))
 
     async def drive() -> tuple[list[Seen], list[float]]:
-        loop = asyncio.get_running_loop()
-        with ThreadPoolExecutor(FLOOR_THREADS) as pool:
+        async with AsyncRedis.from_url(stack.redis_url) as redis:
 
-            async def one(index: int) -> Seen:
-                return await loop.run_in_executor(pool, round_trip, index)
+            async def round_trip(index: int) -> Seen:
+                key = f"bench:floor:{uuid.uuid4().hex}"
+                sent = time.time()
+                celery.send_task(task, args=[key, *task_args], queue=QUEUE)  # one quick publish
+                answer = await redis.blpop([key], timeout=FLOOR_WAIT_SECONDS)
+                if answer is None:
+                    return Seen(key, sent, time.time(), "timeout")
+                return Seen(key, sent, time.time(), "completed", float(answer[1]))
 
-            await open_loop(args.warmup, args.rate, one)
-            return await asyncio.wait_for(open_loop(args.jobs, args.rate, one), args.timeout)
+            await open_loop(args.warmup, args.rate, round_trip)
+            return await asyncio.wait_for(open_loop(args.jobs, args.rate, round_trip), args.timeout)
 
-    seen, lags = asyncio.run(drive())
+    try:
+        seen, lags = asyncio.run(drive())
+    finally:
+        celery.close()
     return [*summary_row(label, seen, lags), "-"]
 
 

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
+import json
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ from redis import Redis
 
 from bench.bare_celery import QUEUE, UPSTREAM_TASK, make_app
 from bench.common import (
+    MODEL,
     add_database_option,
     all_at_once,
     async_client,
@@ -47,6 +47,7 @@ from bench.common import (
 from bench.processes import (
     PeakSampler,
     clean_env,
+    cpu_seconds,
     established_connections,
     gunicorn,
     offline_upstream,
@@ -55,18 +56,13 @@ from bench.processes import (
     serve_product_api,
     start_bare_celery_worker,
 )
-from shared.settings import Settings
+from bench.wrk import wrk
 from tests.harness import Stack
 
 SYNC_APP = "bench.sync_gateway_app:app"
 UPSTREAM_CONNECTIONS = 600
 UPSTREAM_SECONDS = 10
-STREAMED_CALL = """
-wrk.method = "POST"
-wrk.body = '{"model": "%s", "input": "hi", "stream": true}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer offline"
-"""
+STREAMED_CALL = json.dumps({"model": MODEL, "input": "hi", "stream": True})
 SYNC_SETTINGS = [
     ("sync gateway, gunicorn 4 sync workers", ["-w", "4"]),
     ("sync gateway, gunicorn 4 gthread x 32", ["-w", "4", "-k", "gthread", "--threads", "32"]),
@@ -150,33 +146,50 @@ def run_floor(stack: Stack, args: argparse.Namespace) -> list[str]:
     stack.processes["beat"].stop()
     httpx.post(f"{stack.upstream_url}/_offline/reset", timeout=30).raise_for_status()
     worker = pid_of(start_bare_celery_worker(stack, args.worker_concurrency))
-    celery = make_app(stack.redis_url)
-    redis = Redis.from_url(stack.redis_url)
     key = "bench:slow-upstream-floor"
-    model = Settings.model_fields["OPENAI_MODEL"].default
     gauges = {
         "rss": lambda: rss_bytes(worker),
         "connections": lambda: established_connections(stack.upstream_port),
     }
     with PeakSampler(gauges) as sampler:
         first_sent = time.time()
-        for index in range(args.jobs):
-            celery.send_task(UPSTREAM_TASK, args=[key, f"job {index}", model], queue=QUEUE)
-        finished: list[float] = []
-        while len(finished) < args.jobs:
-            answer = redis.blpop([key], timeout=args.timeout)
-            if answer is None:
-                break
-            finished.append(float(answer[1]))
+        send_floor_tasks(stack.redis_url, key, args.jobs)
+        finished = finish_times(stack.redis_url, key, args.jobs, args.timeout)
     arrivals = upstream_arrivals(stack.upstream_url)
     label = f"floor: bare Celery, 1 worker x {args.worker_concurrency} threads, SDK call only"
     outcome = f"completed {len(finished)}"
-    makespan = max(finished, default=first_sent) - first_sent
+    if len(finished) < args.jobs:
+        outcome += f" (+{args.jobs - len(finished)} unfinished after {args.timeout:.0f} s)"
+    if not finished:
+        return [label, outcome, "-", "-", "-", "-", "-"]
+    makespan = max(finished) - first_sent
     return row(label, outcome, makespan, len(finished), arrivals, sampler.peaks, args)
 
 
+def send_floor_tasks(redis_url: str, key: str, count: int) -> None:
+    celery = make_app(redis_url)
+    try:
+        for index in range(count):
+            celery.send_task(UPSTREAM_TASK, args=[key, f"job {index}", MODEL], queue=QUEUE)
+    finally:
+        celery.close()
+
+
+def finish_times(redis_url: str, key: str, count: int, timeout: float) -> list[float]:
+    """The finish times the floor's tasks push to `key`, until `count` came or none for
+    `timeout` seconds."""
+    finished: list[float] = []
+    with Redis.from_url(redis_url) as redis:
+        while len(finished) < count:
+            answer = redis.blpop([key], timeout=timeout)
+            if answer is None:
+                break
+            finished.append(float(answer[1]))
+    return finished
+
+
 def run_sync(label: str, options: list[str], args: argparse.Namespace, workdir: Path) -> list[str]:
-    with offline_upstream(workdir, args.latency_ms) as upstream_url:
+    with offline_upstream(workdir, args.latency_ms) as (upstream_url, _upstream):
         env = clean_env()
         env["OPENAI_BASE_URL"] = f"{upstream_url}/v1"
         upstream_port = urlparse(upstream_url).port or 0
@@ -197,37 +210,31 @@ def run_sync(label: str, options: list[str], args: argparse.Namespace, workdir: 
 
 
 def run_upstream_alone(args: argparse.Namespace, workdir: Path) -> list[str]:
-    """The offline upstream by itself under wrk (C: its client costs next to nothing): the ceiling
-    of every design above, which share this machine's cores with it."""
-    with offline_upstream(workdir, args.latency_ms) as upstream_url:
-        script = workdir / "streamed-call.lua"
-        script.write_text(STREAMED_CALL % Settings.model_fields["OPENAI_MODEL"].default)
+    """The offline upstream by itself under wrk (C: its client costs next to nothing): the
+    ceiling of every design above, which share this machine's cores with it."""
+    with offline_upstream(workdir, args.latency_ms) as (upstream_url, upstream):
         port = urlparse(upstream_url).port or 0
+        cpu_before = cpu_seconds(pid_of(upstream))
         with PeakSampler({"connections": lambda: established_connections(port)}) as sampler:
-            done = subprocess.run(
-                [
-                    "wrk",
-                    "-t2",
-                    f"-c{UPSTREAM_CONNECTIONS}",
-                    f"-d{UPSTREAM_SECONDS}s",
-                    "--timeout",
-                    "30s",
-                    "-s",
-                    str(script),
-                    f"{upstream_url}/v1/responses",
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
+            measured = wrk(
+                f"{upstream_url}/v1/responses",
+                STREAMED_CALL,
+                "offline",
+                threads=2,
+                connections=UPSTREAM_CONNECTIONS,
+                seconds=UPSTREAM_SECONDS,
+                workdir=workdir,
+                timeout_seconds=30,
             )
+        cpu = cpu_seconds(pid_of(upstream)) - cpu_before
         arrivals = upstream_arrivals(upstream_url)
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout).group(1))  # type: ignore[union-attr]
-    latency = re.search(r"Latency\s+(\S+)", done.stdout).group(1)  # type: ignore[union-attr]
+    errors = f"{measured.non_2xx} non-2xx, {measured.socket_errors} socket errors"
     return [
-        f"floor: the offline upstream alone, wrk {UPSTREAM_CONNECTIONS} connections",
-        f"{len(arrivals)} calls in {UPSTREAM_SECONDS} s, mean latency {latency}",
+        f"ceiling: the offline upstream alone, wrk {UPSTREAM_CONNECTIONS} connections",
+        f"{measured.requests} answered in {UPSTREAM_SECONDS} s ({errors}), p50 "
+        f"{measured.p50:.2f} s, upstream CPU {cpu / measured.requests * 1000:.1f} ms a call",
         "-",
-        f"{rate:.0f}",
+        f"{measured.rate:.0f}",
         str(peak_in_flight(arrivals, args.latency_ms / 1000)),
         f"{sampler.peaks['connections']:.0f}",
         "-",

@@ -27,6 +27,7 @@ from bench.common import (
 )
 from bench.floor_submit_app import create_table
 from bench.processes import PRODUCT_GUNICORN, gunicorn, serve_product_api
+from bench.wrk import Saturation, wrk
 from tests.harness import Stack
 
 BODY = json.dumps({"message": "hi", "user_id": "bench"})
@@ -44,43 +45,6 @@ FLOOR_SETTINGS = [
     ("sync, 5 workers", ["-w", "5"]),
 ]
 
-WRK_SCRIPT = """
-wrk.method = "POST"
-wrk.body = '{body}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer {token}"
-
--- Each thread counts its 4xx/5xx answers by status (wrk's own count has no statuses).
-local threads = {{}}
-function setup(thread) table.insert(threads, thread) end
-function init(args) failed = {{}} end
-function response(status, headers, body)
-  if status >= 400 then failed[status] = (failed[status] or 0) + 1 end
-end
-
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("BENCH %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f\\n",
-    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(99)))
-  for _, thread in ipairs(threads) do
-    for status, count in pairs(thread:get("failed")) do
-      io.write(string.format("STATUS %d %d\\n", status, count))
-    end
-  end
-end
-"""
-
-
-@dataclass(frozen=True)
-class Saturation:
-    rate: float
-    non_2xx: int
-    failed: dict[int, int]  # the non-2xx answers by status
-    socket_errors: int
-    p50: float
-    p99: float
-
 
 @dataclass(frozen=True)
 class FixedRate:
@@ -92,41 +56,14 @@ class FixedRate:
 
 
 def saturate(url: str, token: str, args: argparse.Namespace, workdir: Path) -> Saturation:
-    script = workdir / "post.lua"
-    script.write_text(WRK_SCRIPT.format(body=BODY, token=token))
-    done = subprocess.run(
-        [
-            "wrk",
-            f"-t{args.wrk_threads}",
-            f"-c{args.wrk_connections}",
-            f"-d{args.seconds}s",
-            "--timeout",
-            "10s",
-            "--latency",
-            "-s",
-            str(script),
-            f"{url}/v1/chat",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    line = next(line for line in done.stdout.splitlines() if line.startswith("BENCH "))
-    failed: dict[int, int] = {}
-    for status_line in done.stdout.splitlines():
-        if status_line.startswith("STATUS "):
-            _, code, count = status_line.split()
-            failed[int(code)] = failed.get(int(code), 0) + int(count)
-    requests, duration_us, connect, read, write, status, timeout, p50, p99 = (
-        float(value) for value in line.split()[1:]
-    )
-    return Saturation(
-        rate=(requests - status) / (duration_us / 1e6),
-        non_2xx=int(status),
-        failed=failed,
-        socket_errors=int(connect + read + write + timeout),
-        p50=p50 / 1e6,
-        p99=p99 / 1e6,
+    return wrk(
+        f"{url}/v1/chat",
+        BODY,
+        token,
+        threads=args.wrk_threads,
+        connections=args.wrk_connections,
+        seconds=args.seconds,
+        workdir=workdir,
     )
 
 
