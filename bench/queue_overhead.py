@@ -153,7 +153,11 @@ def run_floor(
     celery = make_app(stack.redis_url)
 
     async def drive() -> tuple[list[Seen], list[float]]:
-        async with AsyncRedis.from_url(stack.redis_url) as redis:
+        # A connection for every task that may be waiting at once: none queues in the client.
+        connections = args.warmup + args.jobs
+        async with AsyncRedis.from_url(
+            stack.redis_url, max_connections=connections, socket_timeout=FLOOR_WAIT_SECONDS + 5
+        ) as redis:
 
             async def round_trip(index: int) -> Seen:
                 key = f"bench:floor:{uuid.uuid4().hex}"
