@@ -2,9 +2,9 @@
 ONE worker process with WORKER_CONCURRENCY threads. Beside it, the original example's design
 (bench/sync_gateway_app.py: the upstream called inside the request) under gunicorn with 4 sync
 workers and with 4 gthread workers x 32 threads, driven by the same 2,000 requests, 500 at once;
-and two floors: a bare Celery worker of as many threads whose task only streams one response
-through the SDK (bench/bare_celery.py), the same 2,000 tasks sent at once; and the offline
-upstream alone under wrk (600 connections, 10 s), the streamed calls a second it serves here.
+the worker's floor: a bare Celery worker of as many threads whose task only streams one response
+through the SDK (bench/bare_celery.py), the same 2,000 tasks sent at once; and the ceiling: the
+offline upstream alone under wrk (600 connections, 10 s), the streamed calls a second it serves.
 
     python -m bench.slow_upstream [--jobs 2000] [--worker-concurrency 512] [--database ...]
 
