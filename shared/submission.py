@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from shared import dispatch, job_states
 from shared.auth import ensure_user
 from shared.clock import utcnow
-from shared.db import write_session
+from shared.db import insert_new, write_session
 from shared.errors import ApiError, not_found
 from shared.ids import new_id
 from shared.models import Conversation, Job
@@ -126,15 +126,17 @@ def _insert_job(
     elif submission.new_conversation:
         conversation_id = new_id("conv")
         seq = 1
-        session.add(
+        insert_new(
+            session,
             Conversation(
                 id=conversation_id,
                 user_id=submission.user_id,
+                status="active",
                 meta=submission.conversation_metadata or {},
                 jobs_submitted=1,
                 created_at=now,
                 last_active_at=now,
-            )
+            ),
         )
     if blocked:
         placement, queue_state = dispatch.Placement.HELD, job_states.BLOCKED
@@ -155,10 +157,11 @@ def _insert_job(
         idempotency_key=submission.idempotency_key,
         request_hash=digest,
         request_id=submission.request_id,
+        attempts=0,
+        cancel_requested=False,
         created_at=now,
     )
-    session.add(job)
-    session.flush()  # the conversation first: the unit of work orders inserts by foreign key
+    insert_new(session, job)
     return job, placement
 
 
