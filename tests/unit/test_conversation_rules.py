@@ -74,3 +74,16 @@ def test_idempotency_keys_expire_after_a_day(sent: list[str]) -> None:
         )
     later = submit(key="k2")
     assert later.id != first.id
+
+
+def test_a_new_job_and_its_conversation_are_stored_as_the_submit_answers(sent: list[str]) -> None:
+    job = submit(key="first")
+    columns = Job.__table__.columns.keys()
+    with read_session() as session:
+        stored = session.get_one(Job, job.id)
+        assert {c: getattr(stored, c) for c in columns} == {c: getattr(job, c) for c in columns}
+        assert (stored.status, stored.attempts, stored.cancel_requested) == ("queued", 0, False)
+        assert job.conversation_id is not None
+        conversation = session.get_one(Conversation, job.conversation_id)
+    assert (conversation.user_id, conversation.status) == ("u", "active")
+    assert (conversation.jobs_submitted, conversation.meta) == (1, {})
