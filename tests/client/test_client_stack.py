@@ -274,8 +274,7 @@ def test_cli_interrupt_cancels_when_piped(stack: Stack) -> None:
         time.sleep(0.5)
         proc.send_signal(2)
         out, err = proc.communicate(timeout=20)
-        upstream = httpx.get(f"{stack.upstream_url}/_offline/config").json()
-        assert proc.returncode == 130, f"{said}{err}\nstdout: {out}\nupstream config: {upstream}"
+        assert proc.returncode == 130, f"{said}{err}\nstdout: {out}"
         with Gateway(stack.api_url, stack.token, user_id="cli-int") as gw:
             assert gw.job(job_id).wait(10).status == "cancelled"
     finally:
