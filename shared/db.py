@@ -45,9 +45,12 @@ def _configure_sqlite(engine: Engine) -> None:
         if deadline is None:
             connection.exec_driver_sql("BEGIN")
             return
-        # Whatever is left of the writer's deadline is how long a foreign writer may hold us.
-        left = max(1, int((deadline - time.monotonic()) * 1000))
-        connection.exec_driver_sql(f"PRAGMA busy_timeout={left}")
+        # Whatever is left of the writer's deadline is how long a foreign writer may hold us:
+        # in whole seconds, so the pragma is only sent again when that changes.
+        left = max(1, int(deadline - time.monotonic()))
+        if connection.info.get("busy_timeout") != left:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={left * 1000}")
+            connection.info["busy_timeout"] = left
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -149,9 +152,10 @@ def read_session() -> Iterator[Session]:
 def write_session() -> Iterator[Session]:
     """A session whose work commits as one transaction, or not at all."""
     engine = get_engine()
+    # The session closes (its connection going back to the pool) after the writer's turn ends.
     with (
-        _writer_turn(engine) as deadline,
         _session_factory(engine)() as session,
+        _writer_turn(engine) as deadline,
         _database_errors(),
     ):
         session.connection(execution_options={SQLITE_WRITE_OPTION: deadline})

@@ -183,7 +183,7 @@ def place_new_job(session: Session, user_id: str) -> Placement:
     job held back by a full broker or its user's limit needs no pass now: the end of one of the
     jobs holding it back asks for one (and beat's reconcile tick would find it if those all
     ended in the moment before this commit)."""
-    facts = session.execute(_PLACEMENT_FACTS, {"user_id": user_id}).mappings().one()
+    facts = session.connection().execute(_PLACEMENT_FACTS, {"user_id": user_id}).mappings().one()
     if _free_slots(facts["pending"]) <= 0 or _turn(user_id, facts).allowance <= 0:
         return Placement.HELD
     if facts["ready"]:

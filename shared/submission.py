@@ -51,13 +51,15 @@ def submit_job(submission: JobSubmission) -> tuple[Job, bool]:
     """Store the job (and its new conversation), and send it or ask for a dispatch pass; answer
     (job, created)."""
     digest = submission.request_hash() if submission.idempotency_key else None
+    # Built before the write transaction: on SQLite its time is the one writer's turn.
+    job, conversation = _new_rows(submission, digest)
     try:
         with write_session() as session:
             if submission.idempotency_key:
                 earlier = _earlier_job(session, submission, digest)
                 if earlier is not None:
                     return earlier, False
-            job, placement = _insert_job(session, submission, digest)
+            placement = _store_job(session, submission, job, conversation)
     except IntegrityError:
         if not submission.idempotency_key:
             raise
@@ -96,21 +98,53 @@ def _earlier_job(session: Session, submission: JobSubmission, digest: str | None
     return earlier
 
 
-def _insert_job(
-    session: Session, submission: JobSubmission, digest: str | None
-) -> tuple[Job, dispatch.Placement]:
+def _new_rows(submission: JobSubmission, digest: str | None) -> tuple[Job, Conversation | None]:
+    """The job as submitted (its id, turn and queue state are set where it is stored) and the
+    conversation it starts, if it starts one."""
     now = utcnow()
+    conversation = None
+    if submission.conversation_id is None and submission.new_conversation:
+        conversation = Conversation(
+            id=new_id("conv"),
+            user_id=submission.user_id,
+            status="active",
+            meta=submission.conversation_metadata or {},
+            jobs_submitted=1,
+            created_at=now,
+            last_active_at=now,
+        )
+    job = Job(
+        user_id=submission.user_id,
+        conversation_id=conversation.id if conversation else submission.conversation_id,
+        kind=submission.kind,
+        status=job_states.QUEUED,
+        request=submission.request,
+        idempotency_key=submission.idempotency_key,
+        request_hash=digest,
+        request_id=submission.request_id,
+        attempts=0,
+        cancel_requested=False,
+        created_at=now,
+    )
+    return job, conversation
+
+
+def _store_job(
+    session: Session, submission: JobSubmission, job: Job, conversation: Conversation | None
+) -> dispatch.Placement:
+    """Insert the job (taking its conversation's turn, or starting the conversation) and answer
+    where it goes next."""
     ensure_user(session, submission.user_id)
-    conversation_id = submission.conversation_id
-    seq: int | None = None
     blocked = False
-    if conversation_id is not None:
-        seq = take_conversation_turn(session, submission.user_id, conversation_id)
+    if submission.conversation_id is not None:
+        conversation_id = submission.conversation_id
+        job.conversation_seq = take_conversation_turn(session, job.user_id, conversation_id)
         blocked = (
             session.scalar(
                 select(
                     exists().where(
-                        Job.conversation_id == conversation_id, Job.status.in_(job_states.ACTIVE)
+                        Job.conversation_id == conversation_id,
+                        Job.status.in_(job_states.ACTIVE),
                     )
                 )
             )
@@ -123,46 +157,20 @@ def _insert_job(
                 "The conversation has a job in progress; retry later or submit with on_busy=queue.",
                 "conversation_id",
             )
-    elif submission.new_conversation:
-        conversation_id = new_id("conv")
-        seq = 1
-        insert_new(
-            session,
-            Conversation(
-                id=conversation_id,
-                user_id=submission.user_id,
-                status="active",
-                meta=submission.conversation_metadata or {},
-                jobs_submitted=1,
-                created_at=now,
-                last_active_at=now,
-            ),
-        )
+    elif conversation is not None:
+        job.conversation_seq = 1
+        insert_new(session, conversation)
     if blocked:
-        placement, queue_state = dispatch.Placement.HELD, job_states.BLOCKED
+        placement, job.queue_state = dispatch.Placement.HELD, job_states.BLOCKED
     else:
-        placement = dispatch.place_new_job(session, submission.user_id)
+        placement = dispatch.place_new_job(session, job.user_id)
         sent = placement is dispatch.Placement.SENT
-        queue_state = job_states.SENT if sent else job_states.READY
-    job = Job(
-        id=new_id("job"),
-        user_id=submission.user_id,
-        conversation_id=conversation_id,
-        conversation_seq=seq,
-        kind=submission.kind,
-        status=job_states.QUEUED,
-        queue_state=queue_state,
-        dispatched_at=now if queue_state == job_states.SENT else None,
-        request=submission.request,
-        idempotency_key=submission.idempotency_key,
-        request_hash=digest,
-        request_id=submission.request_id,
-        attempts=0,
-        cancel_requested=False,
-        created_at=now,
-    )
+        job.queue_state = job_states.SENT if sent else job_states.READY
+        job.dispatched_at = job.created_at if sent else None
+    # Ids sort in the order jobs are stored: a conversation's jobs in id order are its turns.
+    job.id = new_id("job")
     insert_new(session, job)
-    return job, placement
+    return placement
 
 
 def take_conversation_turn(session: Session, user_id: str, conversation_id: str) -> int:
