@@ -3,6 +3,7 @@ UPSTREAM_HISTORY mode) and each continuation after tool outputs."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from openai.types.responses import Response as UpstreamResponse
@@ -13,6 +14,7 @@ from shared.openai_client import get_openai_client
 from shared.settings import get_settings
 from shared.tool_catalog import function_tool
 from worker.capabilities import Capabilities
+from worker.persist import persist
 from worker.upstream_files import with_upstream_file_ids
 
 PASSED_THROUGH = ("instructions", "text", "reasoning")
@@ -82,7 +84,9 @@ class Turn:
                 created = get_openai_client().conversations.create(
                     metadata={"gateway_conversation_id": claim.conversation_id}
                 )
-                upstream_id = set_conversation_upstream_id(claim.conversation_id, created.id)
+                upstream_id = persist(
+                    partial(set_conversation_upstream_id, claim.conversation_id, created.id)
+                )
             return {**params, "conversation": upstream_id}
         if mode == "previous_response":
             if claim.conversation_last_response_id:

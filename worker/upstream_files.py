@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from functools import partial
 from typing import Any
 
 from openai.types import FilePurpose
@@ -10,6 +11,7 @@ from openai.types import FilePurpose
 from shared.files import file_for_upload, set_upstream_id
 from shared.openai_client import get_openai_client
 from shared.request_rules import file_parts
+from worker.persist import persist
 
 
 def with_upstream_file_ids(input_value: Any) -> Any:
@@ -29,4 +31,4 @@ def upstream_file_id(file_id: str) -> str:
     uploaded = get_openai_client().files.create(
         file=(file.filename, content, file.media_type), purpose=purpose
     )
-    return set_upstream_id(file_id, uploaded.id)
+    return persist(partial(set_upstream_id, file_id, uploaded.id))
