@@ -46,10 +46,13 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN")
             return
         # Whatever is left of the writer's deadline is how long a foreign writer may hold us:
-        # in whole seconds, so the pragma is only sent again when that changes.
-        left = max(1, int(deadline - time.monotonic()))
+        # rounded down to whole seconds while a second or more is left, so the pragma is
+        # seldom sent again.
+        left = max(1, int((deadline - time.monotonic()) * 1000))
+        if left >= 1000:
+            left -= left % 1000
         if connection.info.get("busy_timeout") != left:
-            connection.exec_driver_sql(f"PRAGMA busy_timeout={left * 1000}")
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={left}")
             connection.info["busy_timeout"] = left
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
@@ -152,10 +155,9 @@ def read_session() -> Iterator[Session]:
 def write_session() -> Iterator[Session]:
     """A session whose work commits as one transaction, or not at all."""
     engine = get_engine()
-    # The session closes (its connection going back to the pool) after the writer's turn ends.
     with (
-        _session_factory(engine)() as session,
         _writer_turn(engine) as deadline,
+        _session_factory(engine)() as session,
         _database_errors(),
     ):
         session.connection(execution_options={SQLITE_WRITE_OPTION: deadline})

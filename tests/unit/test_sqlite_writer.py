@@ -23,7 +23,9 @@ def _user_count() -> int:
 def test_a_writer_gives_up_on_a_foreign_writer_at_its_deadline(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    before = _user_count()  # the engine's connections open with the full busy timeout (5 s)
+    with db.write_session() as session:  # a write under the full deadline (5 s) goes first
+        ensure_user(session, "early")
+    before = _user_count()
     monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", 1)
     foreign = sqlite3.connect(db.get_engine().url.database or "", isolation_level=None)
     foreign.execute("BEGIN IMMEDIATE")
