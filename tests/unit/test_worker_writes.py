@@ -4,15 +4,15 @@ kept rather than the attempt abandoned to wait for the reconciler."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
 
 from shared.db import read_session
 from shared.errors import ApiError
-from shared.files import create_file, set_upstream_id
-from shared.job_lifecycle import claim_job, set_conversation_upstream_id
+from shared.files import create_file
+from shared.job_lifecycle import claim_job
 from shared.models import Conversation, File
 from tests.unit.chats import submit
 from worker import persist, turns, upstream_files
@@ -26,18 +26,28 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(persist, "RETRY_INTERVAL", 0.01)
 
 
-def busy_once(write: Any, tries: list[str]) -> Any:
+def fake_upstream(
+    monkeypatch: pytest.MonkeyPatch, module: ModuleType, resource: str, made: str
+) -> None:
+    """The module's upstream client answers `<resource>.create(...)` with an object of id `made`."""
+    create = SimpleNamespace(create=lambda **_: SimpleNamespace(id=made))
+    monkeypatch.setattr(module, "get_openai_client", lambda: SimpleNamespace(**{resource: create}))
+
+
+def refuse_once(monkeypatch: pytest.MonkeyPatch, module: ModuleType, name: str) -> list[str]:
+    """The module's write `name` is refused by a busy database the first time; answers the ids
+    it was tried with."""
+    write = getattr(module, name)
+    tries: list[str] = []
+
     def refused_the_first_time(*args: Any) -> Any:
         tries.append(args[0])
         if len(tries) == 1:
             raise BUSY
         return write(*args)
 
-    return refused_the_first_time
-
-
-def upstream(**resources: Any) -> Any:
-    return lambda: SimpleNamespace(**resources)
+    monkeypatch.setattr(module, name, refused_the_first_time)
+    return tries
 
 
 def test_the_upstream_conversations_id_is_stored_through_a_busy_database(
@@ -46,16 +56,8 @@ def test_the_upstream_conversations_id_is_stored_through_a_busy_database(
     job = submit()  # a new conversation: its first job makes the upstream one
     claim = claim_job(job.id)
     assert claim is not None and claim.conversation_id is not None
-    created = SimpleNamespace(id="conv_upstream")
-    monkeypatch.setattr(
-        turns,
-        "get_openai_client",
-        upstream(conversations=SimpleNamespace(create=lambda **_: created)),
-    )
-    tries: list[str] = []
-    monkeypatch.setattr(
-        turns, "set_conversation_upstream_id", busy_once(set_conversation_upstream_id, tries)
-    )
+    fake_upstream(monkeypatch, turns, "conversations", made="conv_upstream")
+    tries = refuse_once(monkeypatch, turns, "set_conversation_upstream_id")
     caps = Capabilities(conversations=True, previous_response=True, background=True, retrieve=True)
     params = turns.Turn(claim, caps).first_params()
     assert params["conversation"] == "conv_upstream"
@@ -68,14 +70,8 @@ def test_an_uploaded_files_upstream_id_is_stored_through_a_busy_database(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     file_id = create_file("u", "notes.txt", b"some notes")["id"]
-    uploaded = SimpleNamespace(id="file-upstream")
-    monkeypatch.setattr(
-        upstream_files,
-        "get_openai_client",
-        upstream(files=SimpleNamespace(create=lambda **_: uploaded)),
-    )
-    tries: list[str] = []
-    monkeypatch.setattr(upstream_files, "set_upstream_id", busy_once(set_upstream_id, tries))
+    fake_upstream(monkeypatch, upstream_files, "files", made="file-upstream")
+    tries = refuse_once(monkeypatch, upstream_files, "set_upstream_id")
     assert upstream_files.upstream_file_id(file_id) == "file-upstream"
     assert tries == [file_id, file_id]
     with read_session() as session:
