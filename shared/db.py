@@ -105,13 +105,15 @@ def insert_new(session: Session, entity: DeclarativeBase) -> None:
     """INSERT a new entity's row by a statement built once, without the unit of work (whose
     flush costs more CPU than the write, inside SQLite's one-writer turn). The entity is not
     added to the session: give it every value it answers with, defaults included."""
-    model = type(entity)
-    values = {
-        column: value
-        for attribute, column in _mapped_columns(model)
-        if (value := getattr(entity, attribute)) is not None
+    values = {column: value for column, value in row_values(entity).items() if value is not None}
+    session.connection().execute(_insert(type(entity)), values)
+
+
+def row_values(entity: DeclarativeBase) -> dict[str, Any]:
+    """The entity's value for each column its model maps, by column key."""
+    return {
+        column: getattr(entity, attribute) for attribute, column in _mapped_columns(type(entity))
     }
-    session.connection().execute(_insert(model), values)
 
 
 @lru_cache(maxsize=8)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from shared import events, job_states
 from shared.clock import utcnow
-from shared.db import affected, insert_unless_present, read_session, write_session
+from shared.db import affected, insert_unless_present, read_session, row_values, write_session
 from shared.dispatch import dispatch_soon
 from shared.models import Conversation, Job, Response
 from shared.settings import get_settings
@@ -239,7 +239,7 @@ def _update_fenced(session: Session, claim: Claim, statement: Update, **params: 
 
 def _add_response(session: Session, response: Response) -> None:
     """Add the response to the history once (an earlier attempt may have stored it)."""
-    values = {column.key: getattr(response, column.key) for column in Response.__table__.columns}
+    values = row_values(response)
     values["created_at"] = values["created_at"] or utcnow()
     insert_unless_present(session, Response, values)
 
