@@ -88,8 +88,11 @@ def engine_for(url: str) -> Engine:
 
 
 def affected(session: Session, statement: Executable, params: dict[str, Any] | None = None) -> int:
-    """Run an UPDATE or DELETE; answer how many rows it changed."""
-    result = session.execute(statement, params)
+    """Run an UPDATE or DELETE on the session's connection; answer how many rows it changed.
+
+    Not through the ORM: it neither flushes pending objects first nor updates loaded ones
+    after, and costs less CPU for it (inside SQLite's one-writer turn)."""
+    result = session.connection().execute(statement, params)
     return int(cast(CursorResult[Any], result).rowcount)
 
 

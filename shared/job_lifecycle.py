@@ -152,9 +152,8 @@ def claim_job(job_id: str) -> Claim | None:
     """Take a sent job for this worker; None if it is finished, held elsewhere or unknown."""
     now = utcnow()
     with write_session() as session:
-        job = session.execute(
-            _CLAIM, {"job_id": job_id, "now": now, "lease_until": _lease_deadline()}
-        ).one_or_none()
+        params = {"job_id": job_id, "now": now, "lease_until": _lease_deadline()}
+        job = session.connection().execute(_CLAIM, params).one_or_none()
     if job is None:
         return None
     claim = Claim(
@@ -299,9 +298,10 @@ def lock_conversation(
     given a response, the same statement makes it the conversation's latest. Answers how many
     jobs the conversation has been given (none is added until this transaction ends), or None
     if it is gone."""
+    connection = session.connection()
     if last_response_id is None:
-        return session.execute(_LOCK_CONVERSATION, {"conversation_id": conversation_id}).scalar()
-    return session.execute(
+        return connection.execute(_LOCK_CONVERSATION, {"conversation_id": conversation_id}).scalar()
+    return connection.execute(
         _POINT_CONVERSATION,
         {"conversation_id": conversation_id, "response_id": last_response_id},
     ).scalar()
