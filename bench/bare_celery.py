@@ -16,7 +16,7 @@ from celery import Celery
 from openai import OpenAI
 from redis import Redis
 
-from shared.openai_client import get_openai_client
+from shared.openai_client import get_openai_client, response_events
 
 QUEUE = "bare"
 FINISH_TASK = "bare.finish"
@@ -60,8 +60,9 @@ def finish(key: str) -> None:
 
 
 def stream_one_response(client: OpenAI, model: str, message: str) -> None:
-    """One response streamed through the SDK and read to its end, as the product's worker does."""
-    with client.responses.create(model=model, input=message, stream=True) as stream:
+    """One response streamed through the SDK and read to its end, as the product's worker reads
+    one (its events as JSON, `shared.openai_client.response_events`)."""
+    with response_events(client, {"model": model, "input": message}, background=False) as stream:
         for _event in stream:
             pass
 

@@ -10,13 +10,13 @@ from functools import partial
 from typing import Any
 
 import openai
-from openai import OpenAI, Stream
+from openai import Stream
 from openai.types.responses import Response as UpstreamResponse
 
 from shared import events, metrics
 from shared.job_lifecycle import Claim, record_upstream_response_id
 from shared.log_context import add_log_fields
-from shared.openai_client import get_openai_client
+from shared.openai_client import get_openai_client, response_events, resumed_events
 from worker.cancellation import CancelToken
 from worker.persist import persist
 
@@ -127,9 +127,9 @@ def run_response(
         try:
             with metrics.upstream_call("create" if response_id is None else "resume"):
                 if response_id is not None:
-                    stream = _resumed_events(client, response_id, relay.last_sequence or 0)
+                    stream = resumed_events(client, response_id, relay.last_sequence or 0)
                 else:
-                    stream = _new_events(client, params, background)
+                    stream = response_events(client, params, background)
                 cancel.watch(stream, response_id)
                 record = response_id is None and background
                 final = _follow(stream, claim, relay, cancel, record=record)
@@ -150,32 +150,8 @@ def run_response(
     raise UpstreamFailure("upstream_error", "The model service's stream kept breaking.")
 
 
-# The worker reads a response's events as the JSON they are, through the SDK's client and Stream
-# (its auth, retries, timeouts and errors), and builds the typed Response, as the SDK builds one
-# it does not stream, only from the events that carry it. The SDK's typed stream validates every
-# event against the union of all the event types: 3.6 of the 6.2 ms of CPU a call took it here,
-# and a model streams an event per token.
-def _new_events(client: OpenAI, params: dict[str, Any], background: bool) -> Stream[Any]:
-    return client.post(
-        "/responses",
-        body={**params, "stream": True, "background": background},
-        cast_to=object,
-        stream=True,
-        stream_cls=Stream[Any],
-    )
-
-
-def _resumed_events(client: OpenAI, response_id: str, after: int) -> Stream[Any]:
-    return client.get(
-        f"/responses/{response_id}",
-        options={"params": {"stream": True, "starting_after": after}},
-        cast_to=object,
-        stream=True,
-        stream_cls=Stream[Any],
-    )
-
-
 def _response(event: dict[str, Any]) -> UpstreamResponse:
+    """The event's response, built as the SDK builds one it does not stream (unvalidated)."""
     return UpstreamResponse.model_construct(**event["response"])
 
 
