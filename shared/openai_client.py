@@ -26,6 +26,7 @@ def get_openai_client() -> OpenAI:
 # (its auth, retries, timeouts and errors). The SDK's typed stream validates every event against
 # the union of all the event types: 3.6 of the 6.2 ms of CPU a call took it here, and a model
 # streams an event per token. The reader builds the typed Response from the events that carry it.
+# The body goes as given: no field of the SDK's response params has an alias or a format to apply.
 def response_events(client: OpenAI, params: dict[str, Any], background: bool) -> Stream[Any]:
     return client.post(
         "/responses",
