@@ -1,9 +1,10 @@
 """The baselines' bare Celery: the same Redis broker and core settings as the product's Celery
 app, a no-op task (what bench/bare_submit_app.py enqueues), a task that pushes its finish
 time to a Redis list (the queue's round-trip floor in bench/queue_overhead.py), and one that
-first makes the one upstream call a chat job cannot skip, the SDK's streamed response read to its
-end (the worker's floor in bench/slow_upstream.py and bench/queue_overhead.py; the client is
-the product's, built from OPENAI_BASE_URL and the other settings in the environment).
+first makes the one upstream call a chat job cannot skip, a response streamed through the SDK and
+read to its end as the worker reads one (the worker's floor in bench/slow_upstream.py and
+bench/queue_overhead.py; the client is the product's, built from OPENAI_BASE_URL and the other
+settings in the environment).
 
 The worker runs `celery -A bench.bare_celery worker -Q bare` with REDIS_URL set."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
 from openai import OpenAI, Stream
 
@@ -27,21 +28,21 @@ def get_openai_client() -> OpenAI:
 # the union of all the event types: 3.6 of the 6.2 ms of CPU a call took it here, and a model
 # streams an event per token. The reader builds the typed Response from the events that carry it.
 # The body goes as given: no field of the SDK's response params has an alias or a format to apply.
-def response_events(client: OpenAI, params: dict[str, Any], background: bool) -> Stream[Any]:
+def response_events(client: OpenAI, params: dict[str, Any], background: bool) -> Stream[object]:
     return client.post(
         "/responses",
         body={**params, "stream": True, "background": background},
         cast_to=object,
         stream=True,
-        stream_cls=Stream[Any],
+        stream_cls=Stream[object],
     )
 
 
-def resumed_events(client: OpenAI, response_id: str, after: int) -> Stream[Any]:
+def resumed_events(client: OpenAI, response_id: str, after: int) -> Stream[object]:
     return client.get(
-        f"/responses/{response_id}",
+        f"/responses/{quote(response_id, safe='')}",
         options={"params": {"stream": True, "starting_after": after}},
         cast_to=object,
         stream=True,
-        stream_cls=Stream[Any],
+        stream_cls=Stream[object],
     )

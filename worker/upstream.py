@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import openai
 from openai import Stream
@@ -94,11 +94,11 @@ class DeltaRelay:
         self._pending: list[str] = []
         self._flushed_at = time.monotonic()
 
-    def saw(self, sequence_number: int) -> None:
+    def saw(self, sequence_number: int | None) -> None:
         self.flush()
         self.last_sequence = sequence_number
 
-    def delta(self, text: str, sequence_number: int) -> None:
+    def delta(self, text: str, sequence_number: int | None) -> None:
         self._pending.append(text)
         self.last_sequence = sequence_number
         if time.monotonic() - self._flushed_at >= self.FLUSH_SECONDS:
@@ -165,19 +165,24 @@ def _flushing(relay: DeltaRelay) -> Iterator[None]:
 
 
 def _follow(
-    stream: Stream[Any], claim: Claim, relay: DeltaRelay, cancel: CancelToken, record: bool
+    stream: Stream[object], claim: Claim, relay: DeltaRelay, cancel: CancelToken, record: bool
 ) -> UpstreamResponse | None:
     final: UpstreamResponse | None = None
     with stream, _flushing(relay):
-        for event in stream:
+        for item in stream:
             if final is not None:
                 continue  # past the end event; reading to the end keeps the connection reusable
             cancel.check()
+            event = cast("dict[str, Any]", item)
             kind = event["type"]
+            if kind == "error":
+                raise UpstreamFailure(
+                    "upstream_error", f"The model service reported: {event.get('message')}"
+                )
             if kind == "response.output_text.delta":
-                relay.delta(event["delta"], event["sequence_number"])
+                relay.delta(event["delta"], event.get("sequence_number"))
                 continue
-            relay.saw(event["sequence_number"])
+            relay.saw(event.get("sequence_number"))
             if kind == "response.created":
                 created_id = event["response"]["id"]
                 relay.created_id = created_id
@@ -188,8 +193,4 @@ def _follow(
                     persist(partial(record_upstream_response_id, claim, created_id))
             elif kind in END_EVENTS:
                 final = _response(event)
-            elif kind == "error":
-                raise UpstreamFailure(
-                    "upstream_error", f"The model service reported: {event.get('message')}"
-                )
     return final

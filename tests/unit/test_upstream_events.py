@@ -1,0 +1,116 @@
+"""The worker reads a streamed response's events as JSON through the SDK's client: the text
+deltas reach the job's events, the final response comes back typed, and an error event ends the
+job with the upstream's own words."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from openai import OpenAI
+from openai.types.responses import ResponseOutputMessage
+
+from shared import events
+from shared.job_lifecycle import Claim, claim_job
+from tests.unit.chats import submit
+from worker import upstream
+from worker.cancellation import CancelToken
+
+RESPONSE = {"id": "resp_1", "object": "response", "created_at": 1, "model": "gpt-5-nano"}
+ANSWER = {
+    "type": "message",
+    "id": "msg_1",
+    "role": "assistant",
+    "status": "completed",
+    "content": [{"type": "output_text", "text": "Hello there", "annotations": []}],
+}
+
+
+def sse(*payloads: dict[str, Any]) -> bytes:
+    frames = [f"event: {each['type']}\ndata: {json.dumps(each)}\n\n" for each in payloads]
+    return "".join(frames).encode()
+
+
+def upstream_streaming(monkeypatch: pytest.MonkeyPatch, body: bytes) -> list[httpx.Request]:
+    """The worker's SDK client answers every request with `body` as an event stream; answers the
+    requests it was sent."""
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+    client = OpenAI(
+        api_key="test",
+        base_url="http://upstream.test/v1",
+        max_retries=0,
+        http_client=httpx.Client(transport=httpx.MockTransport(answer)),
+    )
+    monkeypatch.setattr(upstream, "get_openai_client", lambda: client)
+    return sent
+
+
+def claimed(sent: list[str]) -> Claim:
+    claim = claim_job(submit().id)
+    assert claim is not None
+    return claim
+
+
+def run(claim: Claim) -> Any:
+    relay = upstream.DeltaRelay(claim.job_id, resuming=False)
+    params = {"model": "gpt-5-nano", "input": "hi"}
+    return upstream.run_response(claim, params, relay, None, False, CancelToken(claim.job_id))
+
+
+def test_a_streamed_response_relays_its_text_and_ends_typed(
+    sent: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    requests = upstream_streaming(
+        monkeypatch,
+        sse(
+            {"type": "response.created", "sequence_number": 0, "response": RESPONSE},
+            {"type": "response.output_text.delta", "sequence_number": 1, "delta": "Hello "},
+            {"type": "response.output_text.delta", "sequence_number": 2, "delta": "there"},
+            {
+                "type": "response.completed",
+                "sequence_number": 3,
+                "response": {**RESPONSE, "status": "completed", "output": [ANSWER]},
+            },
+        ),
+    )
+    claim = claimed(sent)
+
+    final = run(claim)
+
+    assert isinstance(final.output[0], ResponseOutputMessage)
+    assert (final.id, final.status, final.output_text) == ("resp_1", "completed", "Hello there")
+    assert events.partial_text(claim.job_id) == "Hello there"
+    assert events.upstream_sequence(claim.job_id) == 2
+    [request] = requests
+    assert (request.method, request.url.path) == ("POST", "/v1/responses")
+    assert json.loads(request.content) == {
+        "model": "gpt-5-nano",
+        "input": "hi",
+        "stream": True,
+        "background": False,
+    }
+
+
+def test_an_error_event_fails_the_call_with_the_upstreams_message(
+    sent: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upstream_streaming(
+        monkeypatch,
+        sse(
+            {"type": "response.created", "sequence_number": 0, "response": RESPONSE},
+            {"type": "error", "code": "server_error", "message": "The model fell over."},
+        ),
+    )
+
+    with pytest.raises(upstream.UpstreamFailure) as failure:
+        run(claimed(sent))
+
+    assert failure.value.code == "upstream_error"
+    assert failure.value.message == "The model service reported: The model fell over."
