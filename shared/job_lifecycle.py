@@ -104,7 +104,6 @@ _CLAIM = (
         lease_expires_at=bindparam("lease_until"),
     )
     .returning(*CLAIMED_COLUMNS)
-    .execution_options(synchronize_session=False)
 )
 _RENEW = update(Job).where(*_FENCE).values(lease_expires_at=bindparam("lease_until"))
 # The job points at its latest upstream response; the tool outputs pending for it went with it.
@@ -112,7 +111,6 @@ _POINT_AT_RESPONSE = (
     update(Job)
     .where(*_FENCE)
     .values(upstream_response_id=bindparam("response_id"), pending_tool_outputs=None)
-    .execution_options(synchronize_session=False)
 )
 # Bind names differ from the columns they set: SQLAlchemy keeps those names for itself.
 _FINISH = (
@@ -127,7 +125,6 @@ _FINISH = (
         lease_expires_at=None,
         finished_at=bindparam("finished"),
     )
-    .execution_options(synchronize_session=False)
 )
 _FINISH_AT_RESPONSE = _FINISH.values(
     upstream_response_id=bindparam("response_id"), pending_tool_outputs=None
@@ -136,13 +133,11 @@ _ADOPT_UPSTREAM_CONVERSATION = (
     update(Conversation)
     .where(Conversation.id == bindparam("conversation_id"), Conversation.upstream_id.is_(None))
     .values(upstream_id=bindparam("upstream"))
-    .execution_options(synchronize_session=False)
 )
 _CONVERSATION_ROW = (
     update(Conversation)
     .where(Conversation.id == bindparam("conversation_id"))
     .returning(Conversation.jobs_submitted)
-    .execution_options(synchronize_session=False)
 )
 _LOCK_CONVERSATION = _CONVERSATION_ROW.values(jobs_submitted=Conversation.jobs_submitted)
 _POINT_CONVERSATION = _CONVERSATION_ROW.values(last_response_id=bindparam("response_id"))
