@@ -52,7 +52,7 @@ def upstream_streaming(monkeypatch: pytest.MonkeyPatch, body: bytes) -> list[htt
     return sent
 
 
-def claimed(sent: list[str]) -> Claim:
+def claimed() -> Claim:
     claim = claim_job(submit().id)
     assert claim is not None
     return claim
@@ -80,7 +80,7 @@ def test_a_streamed_response_relays_its_text_and_ends_typed(
             },
         ),
     )
-    claim = claimed(sent)
+    claim = claimed()
 
     final = run(claim)
 
@@ -110,7 +110,7 @@ def test_an_error_event_fails_the_call_with_the_upstreams_message(
     )
 
     with pytest.raises(upstream.UpstreamFailure) as failure:
-        run(claimed(sent))
+        run(claimed())
 
     assert failure.value.code == "upstream_error"
     assert failure.value.message == "The model service reported: The model fell over."
