@@ -14,13 +14,13 @@ import sys
 import time
 from dataclasses import dataclass, replace
 
-import httpx
 from redis import Redis
 
 from bench.common import (
     API_WORKERS,
+    LOAD_ERRORS,
+    LoadClient,
     add_database_option,
-    async_client,
     databases,
     exit_cleanly_on_sigterm,
     job_timings,
@@ -49,12 +49,12 @@ class Watched:
 
 async def watch_all(api_url: str, token: str, mode: str, args: argparse.Namespace) -> list[Watched]:
     submits = asyncio.Semaphore(args.submit_concurrency)
-    async with async_client(api_url, token, connections=args.clients + 64) as api:
+    async with LoadClient(api_url, token, connections=args.clients + 64) as api:
 
         async def one(index: int) -> Watched:
             try:
                 return await watched(index)
-            except httpx.HTTPError as exc:
+            except LOAD_ERRORS as exc:
                 print(f"client {index}: {exc!r}", file=sys.stderr)
                 return Watched("", type(exc).__name__, time.time(), 0)
 

@@ -18,17 +18,17 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, replace
 
-import httpx
 from redis.asyncio import Redis as AsyncRedis
 
 from bench.bare_celery import FINISH_TASK, QUEUE, UPSTREAM_TASK, make_app
 from bench.common import (
     API_THREADS,
+    LOAD_ERRORS,
     MODEL,
     PRODUCTION_SETTINGS,
     WORKER_CONCURRENCY,
+    LoadClient,
     add_database_option,
-    async_client,
     databases,
     exit_cleanly_on_sigterm,
     fine_ms,
@@ -74,13 +74,13 @@ async def product_jobs(
     api_url: str, token: str, args: argparse.Namespace
 ) -> tuple[list[Seen], list[float]]:
     # A connection for every job that may be waiting at once: none queues in the client.
-    async with async_client(api_url, token, connections=args.warmup + args.jobs) as api:
+    async with LoadClient(api_url, token, connections=args.warmup + args.jobs) as api:
 
         async def submit_and_wait(index: int) -> Seen:
             sent = time.time()
             try:
                 return await submitted_and_waited(index, sent)
-            except httpx.HTTPError as exc:
+            except LOAD_ERRORS as exc:
                 print(f"job {index}: {exc!r}", file=sys.stderr)
                 return Seen("", sent, time.time(), type(exc).__name__)
 

@@ -31,10 +31,11 @@ from redis import Redis
 
 from bench.bare_celery import QUEUE, UPSTREAM_TASK, make_app
 from bench.common import (
+    LOAD_ERRORS,
     MODEL,
+    LoadClient,
     add_database_option,
     all_at_once,
-    async_client,
     databases,
     exit_cleanly_on_sigterm,
     job_timings,
@@ -246,13 +247,13 @@ async def send_all(
 ) -> list[tuple[int, str]]:
     """POST /v1/chat `args.jobs` times, `concurrency` at once; answer each status code (0: no
     answer; negated: not the `expect`ed body status, a job queued or a reply complete) and id."""
-    async with async_client(url, token, connections=concurrency) as client:
+    async with LoadClient(url, token, connections=concurrency) as client:
 
         async def one(index: int) -> tuple[int, str]:
             body = {"message": f"job {index}", "user_id": f"user-{index % args.users}"}
             try:
                 answer = await client.post("/v1/chat", json=body)
-            except httpx.HTTPError as exc:
+            except LOAD_ERRORS as exc:
                 print(f"POST /v1/chat failed: {exc!r}", file=sys.stderr)
                 return 0, ""
             if answer.status_code >= 300:
