@@ -31,7 +31,6 @@ def test_a_thread_keeps_its_client_and_no_other_thread_shares_its_pool() -> None
 
 def test_the_threads_clients_share_one_tls_context() -> None:
     contexts = {
-        id(client._client._transport._pool._ssl_context)
-        for client in clients_of_threads(3)
+        id(client._client._transport._pool._ssl_context) for client in clients_of_threads(3)
     }
     assert len(contexts) == 1
