@@ -223,16 +223,19 @@ class Answer:
 
 
 class LoadClient:
-    """The benchmarks' asyncio HTTP client: keep-alive connections to one API, a token on each
-    request, whole answers read back; a failed request raises one of LOAD_ERRORS."""
+    """The benchmarks' asyncio HTTP client: connections to one API (kept alive unless asked
+    otherwise), a token on each request, whole answers read back; a failed request raises one of
+    LOAD_ERRORS."""
 
-    def __init__(self, base_url: str, token: str | None, connections: int) -> None:
+    def __init__(
+        self, base_url: str, token: str | None, connections: int, keep_alive: bool = True
+    ) -> None:
         _allow_open_files(connections + 256)
         self._session = aiohttp.ClientSession(
             base_url=base_url,
             headers={"Authorization": f"Bearer {token}"} if token else {},
             timeout=aiohttp.ClientTimeout(total=900, sock_connect=60),
-            connector=aiohttp.TCPConnector(limit=connections),
+            connector=aiohttp.TCPConnector(limit=connections, force_close=not keep_alive),
         )
 
     async def __aenter__(self) -> LoadClient:

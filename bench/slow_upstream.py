@@ -202,7 +202,11 @@ def run_sync(label: str, options: list[str], args: argparse.Namespace, workdir: 
             }
             with PeakSampler(gauges) as sampler:
                 first_sent = time.time()
-                answers = asyncio.run(send_all(url, None, args, args.sync_clients, "completed"))
+                # A connection a request, as from many users: kept alive, the burst's connections
+                # all went to the one gunicorn worker that accepted first (32 calls in flight).
+                answers = asyncio.run(
+                    send_all(url, None, args, args.sync_clients, "completed", keep_alive=False)
+                )
                 makespan = time.time() - first_sent
         arrivals = upstream_arrivals(upstream_url)
     codes = Counter(code for code, _id in answers)
@@ -243,11 +247,16 @@ def run_upstream_alone(args: argparse.Namespace, workdir: Path) -> list[str]:
 
 
 async def send_all(
-    url: str, token: str | None, args: argparse.Namespace, concurrency: int, expect: str
+    url: str,
+    token: str | None,
+    args: argparse.Namespace,
+    concurrency: int,
+    expect: str,
+    keep_alive: bool = True,
 ) -> list[tuple[int, str]]:
     """POST /v1/chat `args.jobs` times, `concurrency` at once; answer each status code (0: no
     answer; negated: not the `expect`ed body status, a job queued or a reply complete) and id."""
-    async with LoadClient(url, token, connections=concurrency) as client:
+    async with LoadClient(url, token, concurrency, keep_alive) as client:
 
         async def one(index: int) -> tuple[int, str]:
             body = {"message": f"job {index}", "user_id": f"user-{index % args.users}"}
