@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from shared.errors import ApiError
@@ -238,6 +239,8 @@ def _database_errors() -> Iterator[None]:
     """A database that can't be reached or written becomes 503, never a 500."""
     try:
         yield
+    except PoolTimeoutError as exc:  # every connection of the pool stayed busy for pool_timeout
+        raise ApiError(503, "database_unavailable", "The database is busy; try again.") from exc
     except OperationalError as exc:
         raise ApiError(
             503, "database_unavailable", "The database is unavailable; try again."

@@ -1,0 +1,25 @@
+"""A database the gateway can't use answers 503 `database_unavailable`, never a 500."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from shared import db
+from shared.errors import ApiError
+
+
+def test_a_request_that_finds_every_pooled_connection_busy_is_told_to_retry(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    engine = create_engine(
+        f"sqlite:///{tmp_path / 'pool.db'}", pool_size=1, max_overflow=0, pool_timeout=0.05
+    )
+    monkeypatch.setattr(db, "get_engine", lambda: engine)
+    with engine.connect() as busy:
+        busy.execute(text("SELECT 1"))
+        with pytest.raises(ApiError) as refused, db.read_session() as session:
+            session.execute(select(1))
+    assert (refused.value.status, refused.value.code) == (503, "database_unavailable")
