@@ -61,9 +61,7 @@ async def watch_all(api_url: str, token: str, mode: str, args: argparse.Namespac
         async def watched(index: int) -> Watched:
             user = f"user-{index % args.users}"
             async with submits:
-                answer = await api.post(
-                    "/v1/chat", json={"message": f"job {index}", "user_id": user}
-                )
+                answer = await api.post("/v1/chat", {"message": f"job {index}", "user_id": user})
             if answer.status_code != 202:
                 return Watched("", f"submit {answer.status_code}", time.time(), 0)
             job_id, reads = answer.json()["id"], 0

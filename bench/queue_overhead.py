@@ -86,7 +86,7 @@ async def product_jobs(
 
         async def submitted_and_waited(index: int, sent: float) -> Seen:
             user = f"user-{index % args.users}"
-            answer = await api.post("/v1/chat", json={"message": f"job {index}", "user_id": user})
+            answer = await api.post("/v1/chat", {"message": f"job {index}", "user_id": user})
             if answer.status_code != 202:
                 return Seen("", sent, time.time(), f"submit {answer.status_code}")
             job_id = answer.json()["id"]

@@ -261,7 +261,7 @@ async def send_all(
         async def one(index: int) -> tuple[int, str]:
             body = {"message": f"job {index}", "user_id": f"user-{index % args.users}"}
             try:
-                answer = await client.post("/v1/chat", json=body)
+                answer = await client.post("/v1/chat", body)
             except LOAD_ERRORS as exc:
                 print(f"POST /v1/chat failed: {exc!r}", file=sys.stderr)
                 return 0, ""

@@ -240,7 +240,7 @@ def _database_errors() -> Iterator[None]:
     try:
         yield
     except PoolTimeoutError as exc:  # every connection of the pool stayed busy for pool_timeout
-        raise ApiError(503, "database_unavailable", "The database is busy; try again.") from exc
+        raise _busy() from exc
     except OperationalError as exc:
         raise ApiError(
             503, "database_unavailable", "The database is unavailable; try again."

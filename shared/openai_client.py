@@ -6,35 +6,36 @@ from __future__ import annotations
 import threading
 from typing import Any
 from urllib.parse import quote
-from weakref import WeakSet
 
 from openai import OpenAI, Stream
 
 from shared.settings import get_settings
 
-# httpx's connection pool walks every connection it holds, under one lock, on each request: at
-# 512 threads calling through one pool a streamed call cost 2.9-3.0 ms of CPU, and 2.0-2.2 ms
-# with a pool for every 64 threads; at 64 threads one pool costs no more (tuning record).
+# The SDK's httpx2 connection pool walks every connection it holds, under one lock, on each
+# request: from 512 threads through one pool a streamed call cost 2.9-3.0 ms of CPU, and 2.0-2.2
+# ms with a pool for every 64 threads; from 64 threads one pool costs no more (tuning record).
 THREADS_PER_CLIENT = 64
 
-_thread = threading.local()
-_clients: list[tuple[OpenAI, WeakSet[threading.Thread]]] = []
+_this_thread = threading.local()
+# Each client and the threads given it; the dead are dropped when a new thread is placed.
+_clients: list[tuple[OpenAI, list[threading.Thread]]] = []
 _clients_lock = threading.Lock()
 
 
 def get_openai_client() -> OpenAI:
     """This thread's client, shared with at most THREADS_PER_CLIENT - 1 other live threads."""
-    client: OpenAI | None = getattr(_thread, "client", None)
+    client: OpenAI | None = getattr(_this_thread, "client", None)
     if client is None:
-        client = _thread.client = _client_with_room(threading.current_thread())
+        client = _this_thread.client = _client_with_room(threading.current_thread())
     return client
 
 
 def _client_with_room(thread: threading.Thread) -> OpenAI:
     with _clients_lock:
         for client, users in _clients:
-            if sum(user.is_alive() for user in users) < THREADS_PER_CLIENT:
-                users.add(thread)
+            users[:] = [user for user in users if user.is_alive()]
+            if len(users) < THREADS_PER_CLIENT:
+                users.append(thread)
                 return client
         settings = get_settings()
         client = OpenAI(
@@ -43,7 +44,7 @@ def _client_with_room(thread: threading.Thread) -> OpenAI:
             timeout=settings.OPENAI_TIMEOUT_SECONDS,
             max_retries=settings.OPENAI_MAX_RETRIES,
         )
-        _clients.append((client, WeakSet([thread])))
+        _clients.append((client, [thread]))
         return client
 
 

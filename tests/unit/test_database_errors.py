@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select
 
 from shared import db
 from shared.errors import ApiError
@@ -18,8 +18,13 @@ def test_a_request_that_finds_every_pooled_connection_busy_is_told_to_retry(
         f"sqlite:///{tmp_path / 'pool.db'}", pool_size=1, max_overflow=0, pool_timeout=0.05
     )
     monkeypatch.setattr(db, "get_engine", lambda: engine)
-    with engine.connect() as busy:
-        busy.execute(text("SELECT 1"))
-        with pytest.raises(ApiError) as refused, db.read_session() as session:
+    try:
+        with (
+            engine.connect(),  # the pool's one connection, held
+            pytest.raises(ApiError) as refused,
+            db.read_session() as session,
+        ):
             session.execute(select(1))
+    finally:
+        engine.dispose()
     assert (refused.value.status, refused.value.code) == (503, "database_unavailable")
