@@ -241,12 +241,8 @@ def _database_errors() -> Iterator[None]:
         yield
     except PoolTimeoutError as exc:  # every connection of the pool stayed busy for pool_timeout
         raise _busy() from exc
-    except OperationalError as exc:
-        raise ApiError(
-            503, "database_unavailable", "The database is unavailable; try again."
-        ) from exc
     except DBAPIError as exc:
-        if exc.connection_invalidated:
+        if isinstance(exc, OperationalError) or exc.connection_invalidated:
             raise ApiError(
                 503, "database_unavailable", "The database is unavailable; try again."
             ) from exc
