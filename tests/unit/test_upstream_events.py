@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from openai import OpenAI
 from openai.types.responses import ResponseOutputMessage
@@ -33,20 +33,20 @@ def sse(*payloads: dict[str, Any]) -> bytes:
     return "".join(frames).encode()
 
 
-def upstream_streaming(monkeypatch: pytest.MonkeyPatch, body: bytes) -> list[httpx.Request]:
+def upstream_streaming(monkeypatch: pytest.MonkeyPatch, body: bytes) -> list[httpx2.Request]:
     """The worker's SDK client answers every request with `body` as an event stream; answers the
     requests it was sent."""
-    sent: list[httpx.Request] = []
+    sent: list[httpx2.Request] = []
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: httpx2.Request) -> httpx2.Response:
         sent.append(request)
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body)
 
     client = OpenAI(
         api_key="test",
         base_url="http://upstream.test/v1",
         max_retries=0,
-        http_client=httpx.Client(transport=httpx.MockTransport(answer)),
+        http_client=httpx2.Client(transport=httpx2.MockTransport(answer)),
     )
     monkeypatch.setattr(upstream, "get_openai_client", lambda: client)
     return sent
