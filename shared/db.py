@@ -12,7 +12,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, Executable, create_engine, event, insert, inspect
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Engine,
+    Executable,
+    create_engine,
+    event,
+    insert,
+    inspect,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -155,6 +164,14 @@ def read_session() -> Iterator[Session]:
     """A session for reads; nothing it does is committed."""
     with _session_factory(get_engine())() as session, _database_errors():
         yield session
+
+
+@contextmanager
+def read_connection() -> Iterator[Connection]:
+    """A connection for reads by Core statements, which cost about half the CPU of the ORM's
+    loading path; nothing it does is committed."""
+    with _database_errors(), get_engine().connect() as connection:
+        yield connection
 
 
 @contextmanager

@@ -3,25 +3,35 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, func, select
 
 from shared import events, job_states
-from shared.db import read_session
+from shared.db import read_connection, read_session
 from shared.errors import not_found
-from shared.job_views import job_body
+from shared.job_views import JobColumns, job_body
 from shared.models import Job
 from shared.pagination import list_body, page
 
 FALLBACK_POLL_SECONDS = 0.25
 
+# Built once: a job's read is a poll's whole work, and building the statement cost as much CPU
+# as running it.
+_jobs = Job.__table__
+_JOB = select(_jobs).where(_jobs.c.id == bindparam("job_id"))
+_JOB_STATUS = select(_jobs.c.user_id, _jobs.c.status).where(_jobs.c.id == bindparam("job_id"))
 
-def load_job(user_id: str, job_id: str) -> Job:
-    with read_session() as session:
-        job = session.get(Job, job_id)
+
+def load_job(user_id: str, job_id: str) -> JobColumns:
+    with read_connection() as connection:
+        return _job_row(connection, user_id, job_id)
+
+
+def _job_row(connection: Connection, user_id: str, job_id: str) -> JobColumns:
+    job = connection.execute(_JOB, {"job_id": job_id}).first()
     if job is None or job.user_id != user_id:
         raise not_found("job")
     return job
@@ -29,8 +39,8 @@ def load_job(user_id: str, job_id: str) -> Job:
 
 def job_status(user_id: str, job_id: str) -> str:
     """The job's status alone: what a wait checks each time it wakes, without loading the rest."""
-    with read_session() as session:
-        row = session.execute(select(Job.user_id, Job.status).where(Job.id == job_id)).first()
+    with read_connection() as connection:
+        row = connection.execute(_JOB_STATUS, {"job_id": job_id}).first()
     if row is None or row.user_id != user_id:
         raise not_found("job")
     return str(row.status)
@@ -39,11 +49,11 @@ def job_status(user_id: str, job_id: str) -> str:
 def get_job(user_id: str, job_id: str, wait_seconds: float = 0) -> dict[str, Any]:
     if wait_seconds > 0:
         _wait_until_settled(user_id, job_id, wait_seconds)
-    job = load_job(user_id, job_id)
     position = None
-    if job.status == job_states.QUEUED:
-        with read_session() as session:
-            position = queue_positions(session, user_id, [job], contiguous=False)[job.id]
+    with read_connection() as connection:
+        job = _job_row(connection, user_id, job_id)
+        if job.status == job_states.QUEUED:
+            position = queue_positions(connection, user_id, [job], contiguous=False)[job.id]
     body = job_body(job, position)
     if job.status == job_states.IN_PROGRESS and body["result"] is None:
         # The text generated so far, so a poll shows progress.
@@ -114,12 +124,12 @@ def list_jobs(
     with read_session() as session:
         jobs, has_more = page(session, query, Job.id, limit, after, newest_first=True)
         contiguous = status == job_states.QUEUED and conversation_id is None
-        positions = queue_positions(session, user_id, jobs, contiguous)
+        positions = queue_positions(session.connection(), user_id, jobs, contiguous)
     return list_body([job_body(job, positions.get(job.id)) for job in jobs], has_more)
 
 
 def queue_positions(
-    session: Session, user_id: str, jobs: list[Job], contiguous: bool
+    connection: Connection, user_id: str, jobs: Sequence[JobColumns], contiguous: bool
 ) -> dict[str, int]:
     """Where each queued job stands among its user's queued jobs (1: the next to go).
 
@@ -132,7 +142,7 @@ def queue_positions(
 
     def ahead_of(job_id: str) -> int:
         return int(
-            session.scalar(
+            connection.scalar(
                 select(func.count())
                 .select_from(Job)
                 .where(Job.user_id == user_id, Job.status == job_states.QUEUED, Job.id < job_id)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
+
+from sqlalchemy import Row
 
 from shared.clock import unix
 from shared.models import Conversation, File, Job, Response
 
+# A job as an entity, or as a row of the jobs table read by a Core statement.
+JobColumns: TypeAlias = Job | Row[Any]
 
-def job_body(job: Job, queue_position: int | None = None) -> dict[str, Any]:
+
+def job_body(job: JobColumns, queue_position: int | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": job.id,
         "object": "job",

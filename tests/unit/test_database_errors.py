@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, select
@@ -11,8 +14,11 @@ from shared import db
 from shared.errors import ApiError
 
 
+@pytest.mark.parametrize("reader", [db.read_session, db.read_connection])
 def test_a_request_that_finds_every_pooled_connection_busy_is_told_to_retry(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    reader: Callable[[], AbstractContextManager[Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     engine = create_engine(
         f"sqlite:///{tmp_path / 'pool.db'}", pool_size=1, max_overflow=0, pool_timeout=0.05
@@ -22,9 +28,9 @@ def test_a_request_that_finds_every_pooled_connection_busy_is_told_to_retry(
         with (
             engine.connect(),  # the pool's one connection, held
             pytest.raises(ApiError) as refused,
-            db.read_session() as session,
+            reader() as session_or_connection,
         ):
-            session.execute(select(1))
+            session_or_connection.execute(select(1))
     finally:
         engine.dispose()
     assert (refused.value.status, refused.value.code) == (503, "database_unavailable")
