@@ -2,7 +2,9 @@
 (no Celery), on jobs submitted to a stack whose worker is stopped; the upstream answers at once.
 Prints the CPU and SQL statements a job costs and, with --profile, cProfile's top functions by
 cumulative time; then the CPU of the one step a job cannot skip, a response streamed through the
-SDK's client (the worker's own) to its end, alone.
+SDK's client (the worker's own) to its end, alone. Each line also gives what the offline upstream's
+process spent serving it: on this machine the benchmarks' upstream takes cores a real one would
+not.
 
     python -m bench.job_cpu [--jobs 200] [--database sqlite|postgresql] [--profile] [--top 40]
 """
@@ -13,12 +15,14 @@ import argparse
 import cProfile
 import os
 from collections import Counter
+from collections.abc import Callable
 
 from sqlalchemy import update
 
 from bench.bare_celery import stream_one_response
 from bench.common import (
     PRODUCTION_SETTINGS,
+    Cost,
     add_cpu_options,
     cost_each,
     databases,
@@ -26,7 +30,8 @@ from bench.common import (
     job_timings,
     print_cost,
 )
-from tests.harness import Stack
+from bench.processes import cpu_seconds
+from tests.harness import Process, Stack
 
 WARMUP = 20
 
@@ -36,6 +41,18 @@ def streamed_response() -> None:
     from shared.settings import get_settings
 
     stream_one_response(get_openai_client(), get_settings().OPENAI_MODEL, "hi")
+
+
+def measured_with_upstream(
+    upstream: Process, measure: Callable[[], Cost], times: int
+) -> tuple[Cost, str]:
+    """`measure`'s cost, and a line saying what its `times` calls each cost the offline upstream's
+    process."""
+    assert upstream.popen is not None
+    before = cpu_seconds(upstream.popen.pid)
+    cost = measure()
+    each = (cpu_seconds(upstream.popen.pid) - before) / times
+    return cost, f"  serving them cost the offline upstream {each * 1000:.2f} ms CPU each"
 
 
 def main() -> None:
@@ -72,18 +89,23 @@ def main() -> None:
             runner.run_job(job_id)
         profile = cProfile.Profile() if args.profile else None
         measured = iter(job_ids[WARMUP:])
-        cost = cost_each(lambda: runner.run_job(next(measured)), args.jobs, profile)
+        upstream = stack.processes["upstream"]
+        cost, upstream_line = measured_with_upstream(
+            upstream,
+            lambda: cost_each(lambda: runner.run_job(next(measured)), args.jobs, profile),
+            args.jobs,
+        )
         # A job this process did not run (say, settings read before the environment was set)
         # would make the figure meaningless.
         statuses = Counter(timing.status for timing in job_timings(stack.database_url))
         assert statuses == {"completed": WARMUP + args.jobs}, f"not every job ran: {statuses}"
         print_cost(f"{args.jobs} chat jobs ({args.database})", cost, profile, args.top)
-        print_cost(
-            f"{args.jobs} streamed responses alone (the SDK)",
-            cost_each(streamed_response, args.jobs, None),
-            None,
-            args.top,
+        print(upstream_line)
+        cost, upstream_line = measured_with_upstream(
+            upstream, lambda: cost_each(streamed_response, args.jobs, None), args.jobs
         )
+        print_cost(f"{args.jobs} streamed responses alone (the SDK)", cost, None, args.top)
+        print(upstream_line)
     finally:
         stack.stop()
 
