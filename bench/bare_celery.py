@@ -4,7 +4,9 @@ time to a Redis list (the queue's round-trip floor in bench/queue_overhead.py), 
 first makes the one upstream call a chat job cannot skip, a response streamed through the SDK and
 read to its end as the worker reads one (the worker's floor in bench/slow_upstream.py and
 bench/queue_overhead.py; the client is the product's, built from OPENAI_BASE_URL and the other
-settings in the environment).
+settings in the environment), and one that makes the two calls a chat job that starts a
+conversation cannot skip in the default `conversations` history mode: the upstream conversation,
+then the response streamed in it.
 
 The worker runs `celery -A bench.bare_celery worker -Q bare` with REDIS_URL set."""
 
@@ -22,6 +24,7 @@ from shared.openai_client import get_openai_client, response_events
 QUEUE = "bare"
 FINISH_TASK = "bare.finish"
 UPSTREAM_TASK = "bare.upstream_call"
+CONVERSATION_TASK = "bare.conversation_call"
 DONE_TTL_SECONDS = 600
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -60,10 +63,15 @@ def finish(key: str) -> None:
     pipe.execute()
 
 
-def stream_one_response(client: OpenAI, model: str, message: str) -> None:
+def stream_one_response(
+    client: OpenAI, model: str, message: str, conversation: str | None = None
+) -> None:
     """One response streamed through the SDK and read to its end, as the product's worker reads
-    one (its events as JSON, `shared.openai_client.response_events`)."""
-    with response_events(client, {"model": model, "input": message}, background=False) as stream:
+    one (its events as JSON, `shared.openai_client.response_events`), in `conversation` if given."""
+    params = {"model": model, "input": message}
+    if conversation is not None:
+        params["conversation"] = conversation
+    with response_events(client, params, background=False) as stream:
         for _event in stream:
             pass
 
@@ -73,4 +81,13 @@ def upstream_call(key: str, message: str, model: str) -> None:
     """`stream_one_response` with the product's client (its settings from the environment), then
     `finish`."""
     stream_one_response(get_openai_client(), model, message)
+    finish(key)
+
+
+@app.task(name=CONVERSATION_TASK)
+def conversation_call(key: str, message: str, model: str) -> None:
+    """A new upstream conversation, `stream_one_response` in it, then `finish`."""
+    client = get_openai_client()
+    conversation = client.conversations.create()
+    stream_one_response(client, model, message, conversation.id)
     finish(key)

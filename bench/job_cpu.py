@@ -30,7 +30,7 @@ from bench.common import (
     job_timings,
     print_cost,
 )
-from bench.processes import cpu_seconds
+from bench.processes import cpu_seconds, pid_of
 from tests.harness import Process, Stack
 
 WARMUP = 20
@@ -48,10 +48,9 @@ def measured_with_upstream(
 ) -> tuple[Cost, str]:
     """`measure`'s cost, and a line saying what its `times` calls each cost the offline upstream's
     process."""
-    assert upstream.popen is not None
-    before = cpu_seconds(upstream.popen.pid)
+    before = cpu_seconds(pid_of(upstream))
     cost = measure()
-    each = (cpu_seconds(upstream.popen.pid) - before) / times
+    each = (cpu_seconds(pid_of(upstream)) - before) / times
     return cost, f"  serving them cost the offline upstream {each * 1000:.2f} ms CPU each"
 
 

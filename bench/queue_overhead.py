@@ -1,11 +1,14 @@
 """Queue overhead: with an upstream that answers at once, how long from a submit until a client
 blocked in `GET /v1/jobs/{id}?wait=30` sees the job completed, at a steady 200 jobs/s (open loop:
 each job is submitted on schedule whatever the others are doing)? And how soon after the job's
-finished_at does the long poll answer? Beside it, two floors on the same Redis: a bare Celery
-round trip (a task that pushes its finish time to a Redis list the sender waits on), and the same
-task after the one step a chat job cannot skip, a response streamed through the SDK.
+finished_at does the long poll answer? Beside it, three floors on the same Redis: a bare Celery
+round trip (a task that pushes its finish time to a Redis list the sender waits on), the same
+task after the one step every chat job needs, a response streamed through the SDK, and after the
+two a chat job that starts a conversation needs in the default history mode (the upstream
+conversation, then the response in it), as each of this benchmark's jobs does.
 
     python -m bench.queue_overhead [--jobs 2000] [--rate 200] [--database sqlite|postgresql|both]
+        [--skip-floors]
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from redis.asyncio import Redis as AsyncRedis
 
-from bench.bare_celery import FINISH_TASK, QUEUE, UPSTREAM_TASK, make_app
+from bench.bare_celery import CONVERSATION_TASK, FINISH_TASK, QUEUE, UPSTREAM_TASK, make_app
 from bench.common import (
     API_THREADS,
     LOAD_ERRORS,
@@ -135,7 +139,7 @@ def run_stack(
         # Refused submits cost little; the CPU is what each job that ran cost.
         jobs = args.warmup + sum(s.status == "completed" for s in seen)
         row = summary_row(f"gateway ({database})", seen, lags)
-        row.append(" / ".join(f"{seconds / jobs * 1000:.1f}" for seconds in cpu) + " ms")
+        row.append(cpu_each(cpu, jobs))
         if not with_floor:
             return row, []
         stack.processes["worker"].stop()
@@ -145,6 +149,13 @@ def run_stack(
             run_floor(stack, args, "bare Celery round trip (floor)", FINISH_TASK, []),
             run_floor(
                 stack, args, "bare round trip + SDK call (floor)", UPSTREAM_TASK, ["hi", MODEL]
+            ),
+            run_floor(
+                stack,
+                args,
+                "bare round trip + conversation + SDK call (floor)",
+                CONVERSATION_TASK,
+                ["hi", MODEL],
             ),
         ]
     finally:
@@ -177,11 +188,25 @@ def run_floor(
             await open_loop(args.warmup, args.rate, round_trip)
             return await asyncio.wait_for(open_loop(args.jobs, args.rate, round_trip), args.timeout)
 
+    measured = [pid_of(stack.processes["bare-worker"]), pid_of(stack.processes["upstream"])]
+    before = [cpu_seconds(pid) for pid in measured]
     try:
         seen, lags = asyncio.run(drive())
     finally:
         celery.close()
-    return [*summary_row(label, seen, lags), "-"]
+    cpu = [cpu_seconds(pid) - start for pid, start in zip(measured, before, strict=True)]
+    ran = args.warmup + sum(s.status == "completed" for s in seen)
+    return [*summary_row(label, seen, lags), cpu_each(["-", *cpu], ran)]
+
+
+def cpu_each(seconds: Sequence[str | float], jobs: int) -> str:
+    """API / worker / upstream CPU a job, in ms; "-" where a path has no such process."""
+    return (
+        " / ".join(
+            f"{value / jobs * 1000:.1f}" if isinstance(value, float) else value for value in seconds
+        )
+        + " ms"
+    )
 
 
 def summary_row(label: str, seen: list[Seen], lags: list[float]) -> list[str]:
@@ -213,12 +238,13 @@ def main() -> None:
     # them, more than the 2 x 32 of the production default.
     parser.add_argument("--api-threads", type=int, default=512, help="API_THREADS for the run")
     parser.add_argument("--timeout", type=float, default=600, help="give up after this (s)")
+    parser.add_argument("--skip-floors", action="store_true", help="the gateway only")
     add_database_option(parser)
     args = parser.parse_args()
     exit_cleanly_on_sigterm()
     rows, floors = [], []
     for index, database in enumerate(databases(args.database)):
-        row, floor = run_stack(database, args, with_floor=index == 0)
+        row, floor = run_stack(database, args, with_floor=index == 0 and not args.skip_floors)
         rows.append(row)
         floors += floor
     rows += floors
