@@ -5,8 +5,8 @@ first makes the one upstream call a chat job cannot skip, a response streamed th
 read to its end as the worker reads one (the worker's floor in bench/slow_upstream.py and
 bench/queue_overhead.py; the client is the product's, built from OPENAI_BASE_URL and the other
 settings in the environment), and one that makes the two calls a chat job that starts a
-conversation cannot skip in the default `conversations` history mode: the upstream conversation,
-then the response streamed in it.
+conversation cannot skip in the default history mode on an upstream that has conversations: the
+upstream conversation, then the response streamed in it.
 
 The worker runs `celery -A bench.bare_celery worker -Q bare` with REDIS_URL set."""
 

@@ -191,10 +191,15 @@ def cost_each(run: Callable[[], object], times: int, profile: cProfile.Profile |
     return Cost(cpu=cpu / times, statements=sent / times)
 
 
-def print_cost(what: str, cost: Cost, profile: cProfile.Profile | None, top: int) -> None:
+def print_cost(
+    what: str, cost: Cost, profile: cProfile.Profile | None, top: int, note: str = ""
+) -> None:
+    """The cost's line, then `note` if any, then the profile's top functions if profiled."""
     how = "profiled" if profile is not None else "not profiled"
     each = f"{cost.cpu * 1000:.2f} ms CPU and {cost.statements:.1f} SQL statements each"
     print(f"{what}: {each}, {how}")
+    if note:
+        print(note)
     if profile is not None:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(top)
 

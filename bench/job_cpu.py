@@ -98,13 +98,13 @@ def main() -> None:
         # would make the figure meaningless.
         statuses = Counter(timing.status for timing in job_timings(stack.database_url))
         assert statuses == {"completed": WARMUP + args.jobs}, f"not every job ran: {statuses}"
-        print_cost(f"{args.jobs} chat jobs ({args.database})", cost, profile, args.top)
-        print(upstream_line)
+        what = f"{args.jobs} chat jobs ({args.database})"
+        print_cost(what, cost, profile, args.top, upstream_line)
         cost, upstream_line = measured_with_upstream(
             upstream, lambda: cost_each(streamed_response, args.jobs, None), args.jobs
         )
-        print_cost(f"{args.jobs} streamed responses alone (the SDK)", cost, None, args.top)
-        print(upstream_line)
+        what = f"{args.jobs} streamed responses alone (the SDK)"
+        print_cost(what, cost, None, args.top, upstream_line)
     finally:
         stack.stop()
 

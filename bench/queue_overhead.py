@@ -136,10 +136,9 @@ def run_stack(
         seen = [
             replace(s, finished=finished[s.job_id]) if s.job_id in finished else s for s in seen
         ]
-        # Refused submits cost little; the CPU is what each job that ran cost.
-        jobs = args.warmup + sum(s.status == "completed" for s in seen)
         row = summary_row(f"gateway ({database})", seen, lags)
-        row.append(cpu_each(cpu, jobs))
+        # Refused submits cost little: the CPU is what each job that ran to its end cost.
+        row.append(cpu_each(cpu, len(finished)))
         if not with_floor:
             return row, []
         stack.processes["worker"].stop()
@@ -169,7 +168,7 @@ def run_floor(
     finish time on a Redis list of its own."""
     celery = make_app(stack.redis_url)
 
-    async def drive() -> tuple[list[Seen], list[float]]:
+    async def drive() -> tuple[list[Seen], list[Seen], list[float]]:
         # A connection for every task that may be waiting at once: none queues in the client.
         connections = args.warmup + args.jobs
         async with AsyncRedis.from_url(
@@ -185,17 +184,20 @@ def run_floor(
                     return Seen(key, sent, time.time(), "timeout")
                 return Seen(key, sent, time.time(), "completed", float(answer[1]))
 
-            await open_loop(args.warmup, args.rate, round_trip)
-            return await asyncio.wait_for(open_loop(args.jobs, args.rate, round_trip), args.timeout)
+            warmup, _lags = await open_loop(args.warmup, args.rate, round_trip)
+            seen, lags = await asyncio.wait_for(
+                open_loop(args.jobs, args.rate, round_trip), args.timeout
+            )
+            return warmup, seen, lags
 
     measured = [pid_of(stack.processes["bare-worker"]), pid_of(stack.processes["upstream"])]
     before = [cpu_seconds(pid) for pid in measured]
     try:
-        seen, lags = asyncio.run(drive())
+        warmup, seen, lags = asyncio.run(drive())
     finally:
         celery.close()
     cpu = [cpu_seconds(pid) - start for pid, start in zip(measured, before, strict=True)]
-    ran = args.warmup + sum(s.status == "completed" for s in seen)
+    ran = sum(s.status == "completed" for s in warmup + seen)
     return [*summary_row(label, seen, lags), cpu_each(["-", *cpu], ran)]
 
 
@@ -261,7 +263,7 @@ def main() -> None:
             "finished->seen p50",
             "p99",
             "load lag p99",
-            "CPU a completed job: API / worker / upstream",
+            "CPU a finished job: API / worker / upstream",
         ],
         rows,
     )

@@ -9,7 +9,8 @@ from sqlalchemy import Row
 from shared.clock import unix
 from shared.models import Conversation, File, Job, Response
 
-# A job as an entity, or as a row of the jobs table read by a Core statement.
+# A job as an entity, or as a row of the jobs table read by a Core statement: its columns go by
+# the same names, and the union has type checks hold a reader to the names `Job` has.
 JobColumns: TypeAlias = Job | Row[Any]
 
 
