@@ -30,7 +30,7 @@ from bench.common import (
     job_timings,
     print_cost,
 )
-from bench.processes import cpu_seconds, pid_of
+from bench.processes import cpu_spent
 from tests.harness import Process, Stack
 
 WARMUP = 20
@@ -48,9 +48,10 @@ def measured_with_upstream(
 ) -> tuple[Cost, str]:
     """`measure`'s cost, and a line saying what its `times` calls each cost the offline upstream's
     process."""
-    before = cpu_seconds(pid_of(upstream))
-    cost = measure()
-    each = (cpu_seconds(pid_of(upstream)) - before) / times
+    with cpu_spent(upstream) as spent:
+        cost = measure()
+    [cpu] = spent
+    each = cpu / times
     return cost, f"  serving them cost the offline upstream {each * 1000:.2f} ms CPU each"
 
 

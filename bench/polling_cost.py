@@ -31,7 +31,7 @@ from bench.common import (
     slow_upstream_stack,
     wait_for_terminal_jobs,
 )
-from bench.processes import PeakSampler, cpu_seconds, pid_of, serve_product_api
+from bench.processes import PeakSampler, cpu_spent, serve_product_api
 from shared.job_states import TERMINAL
 
 SUBMIT_ONLY = "submit only, no reads"
@@ -89,16 +89,15 @@ async def watch_all(api_url: str, token: str, mode: str, args: argparse.Namespac
 def run(database: str, mode: str, args: argparse.Namespace) -> list[str]:
     stack = slow_upstream_stack(database, args.worker_concurrency, args.latency_ms, args.clients)
     try:
-        api = pid_of(serve_product_api(stack, threads=args.api_threads))
+        api = serve_product_api(stack, threads=args.api_threads)
         redis = Redis.from_url(stack.redis_url)
         gauges = {"redis_clients": lambda: float(redis.info("clients")["connected_clients"])}
-        cpu_before = cpu_seconds(api)
-        with PeakSampler(gauges, interval=0.5) as sampler:
+        with cpu_spent(api) as spent, PeakSampler(gauges, interval=0.5) as sampler:
             watched = asyncio.run(watch_all(stack.api_url, stack.token, mode, args))
             if mode == SUBMIT_ONLY:
                 accepted = {w.job_id for w in watched if w.job_id}
                 wait_for_terminal_jobs(stack.database_url, len(accepted), args.timeout)
-        cpu = cpu_seconds(api) - cpu_before
+        [cpu] = spent
         timings = job_timings(stack.database_url)
         finished = {t.job_id: t.finished_at for t in timings}
     finally:

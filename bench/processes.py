@@ -72,6 +72,17 @@ def cpu_seconds(pid: int) -> float:
     return total / CLOCK_TICKS
 
 
+@contextmanager
+def cpu_spent(*processes: Process) -> Iterator[list[float]]:
+    """The CPU seconds each of `processes` (with its descendants) spends inside the block: the
+    list yielded is filled, in their order, when the block ends."""
+    pids = [pid_of(process) for process in processes]
+    before = [cpu_seconds(pid) for pid in pids]
+    spent: list[float] = []
+    yield spent
+    spent.extend(cpu_seconds(pid) - start for pid, start in zip(pids, before, strict=True))
+
+
 def rss_bytes(pid: int) -> int:
     """Resident memory of `pid` and its descendants, in bytes."""
     total = 0

@@ -44,8 +44,7 @@ from bench.common import (
     repeated_jobs_note,
 )
 from bench.processes import (
-    cpu_seconds,
-    pid_of,
+    cpu_spent,
     serve_product_api,
     start_bare_celery_worker,
 )
@@ -120,14 +119,8 @@ def run_stack(
     try:
         api = serve_product_api(stack, threads=args.api_threads)
         # The offline upstream's CPU too: on this machine it takes cores a real upstream would not.
-        measured = [
-            pid_of(api),
-            pid_of(stack.processes["worker"]),
-            pid_of(stack.processes["upstream"]),
-        ]
-        before = [cpu_seconds(pid) for pid in measured]
-        seen, lags = asyncio.run(product_jobs(stack.api_url, stack.token, args))
-        cpu = [cpu_seconds(pid) - start for pid, start in zip(measured, before, strict=True)]
+        with cpu_spent(api, stack.processes["worker"], stack.processes["upstream"]) as cpu:
+            seen, lags = asyncio.run(product_jobs(stack.api_url, stack.token, args))
         finished = {
             t.job_id: t.finished_at.timestamp()
             for t in job_timings(stack.database_url)
@@ -190,13 +183,11 @@ def run_floor(
             )
             return warmup, seen, lags
 
-    measured = [pid_of(stack.processes["bare-worker"]), pid_of(stack.processes["upstream"])]
-    before = [cpu_seconds(pid) for pid in measured]
     try:
-        warmup, seen, lags = asyncio.run(drive())
+        with cpu_spent(stack.processes["bare-worker"], stack.processes["upstream"]) as cpu:
+            warmup, seen, lags = asyncio.run(drive())
     finally:
         celery.close()
-    cpu = [cpu_seconds(pid) - start for pid, start in zip(measured, before, strict=True)]
     ran = sum(s.status == "completed" for s in warmup + seen)
     return [*summary_row(label, seen, lags), cpu_each(["-", *cpu], ran)]
 

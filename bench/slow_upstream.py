@@ -48,7 +48,7 @@ from bench.common import (
 from bench.processes import (
     PeakSampler,
     clean_env,
-    cpu_seconds,
+    cpu_spent,
     established_connections,
     gunicorn,
     offline_upstream,
@@ -219,8 +219,8 @@ def run_upstream_alone(args: argparse.Namespace, workdir: Path) -> list[str]:
     ceiling of every design above, which share this machine's cores with it."""
     with offline_upstream(workdir, args.latency_ms) as (upstream_url, upstream):
         port = urlparse(upstream_url).port or 0
-        cpu_before = cpu_seconds(pid_of(upstream))
-        with PeakSampler({"connections": lambda: established_connections(port)}) as sampler:
+        connections = {"connections": lambda: established_connections(port)}
+        with cpu_spent(upstream) as spent, PeakSampler(connections) as sampler:
             measured = wrk(
                 f"{upstream_url}/v1/responses",
                 STREAMED_CALL,
@@ -231,7 +231,7 @@ def run_upstream_alone(args: argparse.Namespace, workdir: Path) -> list[str]:
                 workdir=workdir,
                 timeout_seconds=30,
             )
-        cpu = cpu_seconds(pid_of(upstream)) - cpu_before
+        [cpu] = spent
         arrivals = upstream_arrivals(upstream_url)
     errors = f"{measured.non_2xx} non-2xx, {measured.socket_errors} socket errors"
     return [
