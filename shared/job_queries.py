@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, Row, Select, bindparam, func, select
 
 from shared import events, job_states
 from shared.db import read_connection, read_session
@@ -27,23 +27,24 @@ _JOB_STATUS = select(_jobs.c.user_id, _jobs.c.status).where(_jobs.c.id == bindpa
 
 def load_job(user_id: str, job_id: str) -> JobColumns:
     with read_connection() as connection:
-        return _job_row(connection, user_id, job_id)
-
-
-def _job_row(connection: Connection, user_id: str, job_id: str) -> JobColumns:
-    job = connection.execute(_JOB, {"job_id": job_id}).first()
-    if job is None or job.user_id != user_id:
-        raise not_found("job")
-    return job
+        return _users_job(connection, _JOB, user_id, job_id)
 
 
 def job_status(user_id: str, job_id: str) -> str:
     """The job's status alone: what a wait checks each time it wakes, without loading the rest."""
     with read_connection() as connection:
-        row = connection.execute(_JOB_STATUS, {"job_id": job_id}).first()
-    if row is None or row.user_id != user_id:
+        return str(_users_job(connection, _JOB_STATUS, user_id, job_id).status)
+
+
+def _users_job(
+    connection: Connection, statement: Select[Any], user_id: str, job_id: str
+) -> Row[Any]:
+    """The job's row that `statement` reads (its columns include user_id); 404 unless it is the
+    user's."""
+    job = connection.execute(statement, {"job_id": job_id}).first()
+    if job is None or job.user_id != user_id:
         raise not_found("job")
-    return str(row.status)
+    return job
 
 
 def get_job(user_id: str, job_id: str, wait_seconds: float = 0) -> dict[str, Any]:
@@ -51,7 +52,7 @@ def get_job(user_id: str, job_id: str, wait_seconds: float = 0) -> dict[str, Any
         _wait_until_settled(user_id, job_id, wait_seconds)
     position = None
     with read_connection() as connection:
-        job = _job_row(connection, user_id, job_id)
+        job = _users_job(connection, _JOB, user_id, job_id)
         if job.status == job_states.QUEUED:
             position = queue_positions(connection, user_id, [job], contiguous=False)[job.id]
     body = job_body(job, position)
