@@ -9,12 +9,13 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import select, update
+from sqlalchemy import Executable, bindparam, case, select, update
 from sqlalchemy.orm import Session
 
 from shared.clock import utcnow
-from shared.db import affected, insert_unless_present, read_session, write_session
+from shared.db import affected, read_session, upsert_insert, write_session
 from shared.errors import ApiError
 from shared.ids import new_id
 from shared.models import ApiToken, User
@@ -87,8 +88,28 @@ def authenticate(token: str) -> Caller:
 
 
 def ensure_user(session: Session, user_id: str) -> None:
-    """Make the user if missing; safe when many first requests of a new user race."""
-    insert_unless_present(session, User, {"id": user_id, "name": user_id})
+    """Make the user if missing; safe when many first requests of a new user race. Its name is
+    its id, unless another user already has that name (one `tokens create` made before user ids
+    followed names): then the id and a random suffix."""
+    connection = session.connection()
+    connection.execute(
+        _insert_user(connection.dialect.name),
+        {"id": user_id, "spare_name": f"{user_id}#{secrets.token_hex(4)}"},
+    )
+
+
+@lru_cache(maxsize=2)
+def _insert_user(dialect: str) -> Executable:
+    named = User.__table__.alias("named")
+    name_taken = select(named.c.id).where(named.c.name == bindparam("id")).exists()
+    return (
+        upsert_insert(dialect, User)
+        .values(
+            id=bindparam("id"),
+            name=case((name_taken, bindparam("spare_name")), else_=bindparam("id")),
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
 
 
 def acting_user_id(caller: Caller, requested_user_id: str | None) -> str:
@@ -111,7 +132,11 @@ def create_token(user_name: str, kind: str = "user", token: str | None = None) -
     token = token or "gw_" + secrets.token_urlsafe(32)
     with write_session() as session:
         user = session.scalar(select(User).where(User.name == user_name))
-        if user is None:
+        if user is None and USER_ID_PATTERN.match(user_name):
+            # The user a service token acting for `user_name` makes: one user either way.
+            ensure_user(session, user_name)
+            user = session.get_one(User, user_name)
+        elif user is None:
             user = User(id=new_id("usr"), name=user_name)
             session.add(user)
             session.flush()

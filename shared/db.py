@@ -22,7 +22,9 @@ from sqlalchemy import (
     insert,
     inspect,
 )
+from sqlalchemy.dialects.postgresql import Insert as PostgresqlInsert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -146,8 +148,12 @@ def _insert(model: type[DeclarativeBase]) -> Executable:
 
 @lru_cache(maxsize=8)
 def _insert_unless_present(dialect: str, model: type[DeclarativeBase]) -> Executable:
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return insert(model).on_conflict_do_nothing(index_elements=["id"])
+    return upsert_insert(dialect, model).on_conflict_do_nothing(index_elements=["id"])
+
+
+def upsert_insert(dialect: str, model: type[DeclarativeBase]) -> PostgresqlInsert | SqliteInsert:
+    """The dialect's INSERT into the model's table, the one that can say ON CONFLICT."""
+    return postgresql_insert(model) if dialect == "postgresql" else sqlite_insert(model)
 
 
 def get_engine() -> Engine:
