@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from flask import Flask, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.auth import register_authentication
 from api.commands import register_commands
@@ -50,6 +51,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Uploads may be as large as MAX_UPLOAD_BYTES; every other body is a small JSON document.
         if request.path != "/v1/files":
             request.max_content_length = settings.MAX_REQUEST_BYTES
+        if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+            # Werkzeug cuts a chunked body off at the limit without a word: read it here, so
+            # one that reaches the limit is refused as too large, not parsed as a cut-off body.
+            limit = request.max_content_length
+            if limit is not None and len(request.get_data(cache=True)) >= limit:
+                raise RequestEntityTooLarge()
 
     for blueprint in (
         chat.bp,

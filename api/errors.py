@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask, Response, jsonify
+from gunicorn.http.errors import ParseException
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from shared.errors import ApiError
 
@@ -32,13 +35,34 @@ def render(error: ApiError) -> Response:
     return response
 
 
-def validation_error(exc: ValidationError) -> ApiError:
-    first = exc.errors()[0]
-    param = ".".join(str(part) for part in first["loc"]) or None
-    if first["type"] == "extra_forbidden":
+def validation_error(exc: ValidationError, data: Any = None) -> ApiError:
+    """The most specific of pydantic's errors, naming the field by its path in `data` (the
+    input validated): pydantic's location also names the union member it tried (`constrained-str`,
+    `list[InputMessage]`, a discriminator's value), which no client wrote."""
+    errors = exc.errors()
+    paths = [_path_in(data, error) for error in errors]
+    chosen = max(range(len(errors)), key=lambda index: (len(paths[index]), index))
+    error, param = errors[chosen], ".".join(map(str, paths[chosen])) or None
+    if error["type"] == "extra_forbidden":
         return ApiError(422, "unknown_parameter", f"Unknown parameter: {param}.", param)
-    message = first["msg"]
+    message = error["msg"]
     return ApiError(422, "invalid_parameter", f"{param}: {message}" if param else message, param)
+
+
+def _path_in(data: Any, error: ErrorDetails) -> list[str | int]:
+    """The parts of the error's location that index into `data` (and a missing field's name)."""
+    location = error["loc"]
+    if data is None:
+        return list(location)
+    path: list[str | int] = []
+    for position, part in enumerate(location):
+        in_dict = isinstance(data, dict) and part in data
+        if in_dict or (isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)):
+            data = data[part]
+        elif not (position == len(location) - 1 and error["type"] == "missing"):
+            continue  # a union member's tag (a missing field's name is the one part kept)
+        path.append(part)
+    return path
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -62,7 +86,15 @@ def register_error_handlers(app: Flask) -> None:
         message = exc.description or exc.name
         if status == 413:
             message = "The request body is too large."
-        return render(ApiError(status, code, message))
+        response = render(ApiError(status, code, message))
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(ParseException)
+    def _unreadable_body(exc: ParseException) -> Response:
+        # gunicorn reads the body as the app asks for it: a malformed chunk surfaces here.
+        return render(ApiError(400, "bad_request", f"The request body is malformed: {exc}."))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -8,7 +8,9 @@ from shared.settings import get_settings
 _settings = get_settings()
 
 bind = f"0.0.0.0:{_settings.API_PORT}"
-worker_class = "gthread"
+# gthread, answering the requests gunicorn itself refuses (a malformed header, a bad
+# Content-Length, too many or too large headers) with the JSON error body, not an HTML page.
+worker_class = "api.gunicorn_worker.JsonErrorThreadWorker"
 workers = _settings.API_WORKERS
 threads = _settings.API_THREADS
 # Gunicorn would answer an over-long request line with its own HTML page; let the app answer

@@ -25,7 +25,7 @@ def json_body(model: type[M], optional: bool = False) -> M:
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"), parse_constant=_not_json)
     except UnicodeDecodeError:
         raise ApiError(400, "invalid_json", "The body is not valid UTF-8.") from None
     except (ValueError, RecursionError):
@@ -35,6 +35,11 @@ def json_body(model: type[M], optional: bool = False) -> M:
     if _depth(data) > MAX_JSON_DEPTH:
         raise ApiError(400, "invalid_json", f"The body nests deeper than {MAX_JSON_DEPTH} levels.")
     return _validate(model, data)
+
+
+def _not_json(constant: str) -> Any:
+    """Python's parser takes NaN and Infinity; JSON (and the upstream) does not."""
+    raise ValueError(f"{constant} is not JSON")
 
 
 def query(model: type[M]) -> M:
@@ -49,7 +54,7 @@ def _validate(model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise validation_error(exc) from None
+        raise validation_error(exc, data) from None
 
 
 def _depth(value: Any, level: int = 1) -> int:

@@ -37,7 +37,9 @@ def list_conversations(
     if status:
         query = query.where(Conversation.status == status)
     with read_session() as session:
-        items, has_more = page(session, query, Conversation.id, limit, after, newest_first=True)
+        items, has_more = page(
+            session, query, Conversation.id, limit, after, newest_first=True, id_prefix="conv"
+        )
     return list_body([conversation_body(c, _ttl()) for c in items], has_more)
 
 

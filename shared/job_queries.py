@@ -123,7 +123,9 @@ def list_jobs(
     if conversation_id:
         query = query.where(Job.conversation_id == conversation_id)
     with read_session() as session:
-        jobs, has_more = page(session, query, Job.id, limit, after, newest_first=True)
+        jobs, has_more = page(
+            session, query, Job.id, limit, after, newest_first=True, id_prefix="job"
+        )
         contiguous = status == job_states.QUEUED and conversation_id is None
         positions = queue_positions(session.connection(), user_id, jobs, contiguous)
     return list_body([job_body(job, positions.get(job.id)) for job in jobs], has_more)

@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from shared.errors import ApiError
+
 T = TypeVar("T")
 
 MAX_LIMIT = 100
@@ -19,8 +21,14 @@ def page(
     limit: int,
     after: str | None,
     newest_first: bool,
+    id_prefix: str,
 ) -> tuple[list[T], bool]:
-    """Answer (items, has_more)."""
+    """Answer (items, has_more). `after` may name an object since deleted (ids sort in creation
+    order, so the page still starts where it left off) but must be an id of the kind listed."""
+    if after and not after.startswith(f"{id_prefix}_"):
+        raise ApiError(
+            422, "invalid_cursor", f"after must be a {id_prefix}_… id from this list.", "after"
+        )
     if after:
         query = query.where(id_column < after if newest_first else id_column > after)
     query = query.order_by(id_column.desc() if newest_first else id_column.asc()).limit(limit + 1)

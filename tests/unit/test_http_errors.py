@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from flask.testing import FlaskClient
+from gunicorn.http.errors import InvalidChunkSize
 
 from shared.auth import revoke_token
 from shared.settings import get_settings
@@ -42,7 +45,13 @@ def test_malformed_json_is_400(client: FlaskClient, token: str) -> None:
 
 
 def test_invalid_utf8_and_deep_json_are_400(client: FlaskClient, token: str) -> None:
-    for body in (b'{"message": "\xff\xfe"}', b'{"a":' * 5000 + b"1" + b"}" * 5000):
+    for body in (
+        b'{"message": "\xff\xfe"}',
+        b'{"a":' * 5000 + b"1" + b"}" * 5000,
+        b'{"message": "hi", "metadata": {"n": NaN}}',
+        b'{"input": "x", "text": {"format": {"type": "json_schema", "name": "n", '
+        b'"schema": {"maximum": Infinity}}}}',
+    ):
         response = client.post(
             "/v1/chat", data=body, headers=auth(token), content_type="application/json"
         )
@@ -73,6 +82,32 @@ def test_invalid_field_is_422_naming_it(client: FlaskClient, token: str) -> None
     assert response.status_code == 422 and error_of(response)["param"] == "wait"
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "param"),
+    [
+        ("/v1/responses", {"input": [{"role": "user", "content": []}]}, "input.0.content"),
+        ("/v1/responses", {"input": "x", "tools": [{"type": "function"}]}, "tools.0.name"),
+        ("/v1/chat", {"message": "hi", "tools": [{}]}, "tools.0"),
+    ],
+)
+def test_a_field_that_takes_several_forms_is_named_as_sent(
+    client: FlaskClient, token: str, path: str, body: dict[str, object], param: str
+) -> None:
+    response = client.post(path, json=body, headers=auth(token))
+    assert response.status_code == 422
+    assert error_of(response)["param"] == param
+
+
+def test_a_cursor_of_another_kind_is_422(client: FlaskClient, token: str) -> None:
+    for path in ("/v1/jobs", "/v1/conversations"):
+        response = client.get(path, query_string={"after": "garbage"}, headers=auth(token))
+        assert response.status_code == 422, path
+        assert error_of(response)["code"] == "invalid_cursor"
+    # A job since purged still marks where its page ended.
+    response = client.get("/v1/jobs", query_string={"after": "job_gone"}, headers=auth(token))
+    assert response.status_code == 200
+
+
 def test_oversized_body_is_413(client: FlaskClient, token: str) -> None:
     body = b'{"message": "' + b"x" * (25 * 1024 * 1024) + b'"}'
     response = client.post(
@@ -94,10 +129,42 @@ def test_unknown_ids_and_routes_are_404_json(client: FlaskClient, token: str) ->
         error_of(response)
 
 
-def test_wrong_method_is_405_json(client: FlaskClient, token: str) -> None:
+def test_oversized_chunked_body_is_413_not_cut_off(client: FlaskClient, token: str) -> None:
+    body = b'{"message": "' + b"x" * (2 * get_settings().MAX_REQUEST_BYTES) + b'"}'
+    response = client.post(
+        "/v1/chat",
+        input_stream=io.BytesIO(body),
+        headers={**auth(token), "Transfer-Encoding": "chunked"},
+        content_type="application/json",
+        environ_base={"wsgi.input_terminated": True},  # as gunicorn says of a chunked body
+    )
+    assert response.status_code == 413
+    assert error_of(response)["code"] == "payload_too_large"
+
+
+def test_a_malformed_chunk_is_400(client: FlaskClient, token: str) -> None:
+    class MalformedChunks(io.BytesIO):
+        def read(self, _size: int | None = -1) -> bytes:
+            raise InvalidChunkSize(b"zz")  # what gunicorn's body reader raises
+
+        readinto = read  # type: ignore[assignment]
+
+    response = client.post(
+        "/v1/chat",
+        input_stream=MalformedChunks(),
+        headers={**auth(token), "Transfer-Encoding": "chunked"},
+        content_type="application/json",
+        environ_base={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "bad_request"
+
+
+def test_wrong_method_is_405_json_naming_the_allowed_ones(client: FlaskClient, token: str) -> None:
     response = client.delete("/v1/chat", headers=auth(token))
     assert response.status_code == 405
     error_of(response)
+    assert set(response.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
 
 
 def test_service_token_must_name_a_valid_user(client: FlaskClient, service_token: str) -> None:
