@@ -206,7 +206,7 @@ def run_call(job_id: str, call: Any) -> dict[str, Any]:
 
 
 def response_row(claim: Claim, final: UpstreamResponse, sent: list[Any] | None) -> Response:
-    body = final.model_dump(mode="json")
+    body = final.to_dict(mode="json")
     return Response(
         id=final.id,
         job_id=claim.job_id,
@@ -268,7 +268,7 @@ def cancelled_outcome(cancel: CancelToken, history: list[Response]) -> Outcome:
         try:
             stopped = turns.retrieve(cancel.upstream_response_id)
             result["response_id"] = stopped.id
-            result["usage"] = stopped.usage.model_dump(mode="json") if stopped.usage else None
+            result["usage"] = stopped.usage.to_dict(mode="json") if stopped.usage else None
         except Exception as exc:
             log.info("usage of cancelled response %s unknown: %s", cancel.upstream_response_id, exc)
     return Outcome(

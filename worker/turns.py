@@ -49,7 +49,8 @@ class Turn:
         earlier = job_responses(self.claim.job_id)
         if self.caps.previous_response and earlier:
             return {**params, "input": outputs, "previous_response_id": earlier[-1].id}
-        items = list(params["input"])
+        given = params["input"]
+        items = [{"role": "user", "content": given}] if isinstance(given, str) else list(given)
         for row in earlier:
             items += (row.input_items or []) + row.output
         return {**params, "input": items + outputs}

@@ -219,3 +219,54 @@ def test_a_claim_the_busy_database_refuses_is_tried_again(
     runner.run_job(job.id)
     # Without the second try the job would wait, sent, for the reconciler to send it again.
     assert tries == [job.id, job.id] and ran == [job.id]
+
+
+# A function call as the Responses API sends it: `async` is the field the SDK names `async_`.
+WIRE_CALL = {
+    "type": "function_call",
+    "id": "fc_1",
+    "call_id": "call_1",
+    "name": "weather",
+    "arguments": '{"city": "Paris"}',
+    "async": False,
+    "status": "completed",
+}
+
+
+def test_a_stored_function_call_keeps_the_wire_field_names(sent: list[str]) -> None:
+    from worker import runner, turns
+    from worker.capabilities import Capabilities
+    from worker.upstream import _response
+
+    job = submit("u")
+    claim = claim_job(job.id)
+    assert claim is not None
+    usage = {"input_tokens": 5, "output_tokens": 7, "total_tokens": 12}
+    wire = {"id": "resp_fc", "model": "m", "status": "completed", "output": [WIRE_CALL]}
+    final = _response({"response": {**wire, "usage": usage}})
+    row = runner.response_row(claim, final, None)
+    # As the API sent it: wire names only, no SDK attribute names, no fields it did not send.
+    assert row.output == [WIRE_CALL] and row.usage == usage
+    assert store_response(claim, row)
+    # Without Conversations or previous_response_id, the call goes back upstream as input.
+    outputs = [{"type": "function_call_output", "call_id": "call_1", "output": "{}"}]
+    caps = Capabilities(
+        conversations=False, previous_response=False, background=False, retrieve=False
+    )
+    params = turns.Turn(claim, caps).continuation(outputs)
+    assert params["input"] == [{"role": "user", "content": "hi"}, WIRE_CALL, *outputs]
+
+
+def test_a_string_input_goes_back_upstream_as_one_message(sent: list[str]) -> None:
+    from worker import turns
+    from worker.capabilities import Capabilities
+
+    job, _ = submit_job(JobSubmission(user_id="u", kind="response", request={"input": "hi"}))
+    claim = claim_job(job.id)
+    assert claim is not None
+    caps = Capabilities(
+        conversations=False, previous_response=False, background=False, retrieve=False
+    )
+    outputs = [{"type": "function_call_output", "call_id": "call_1", "output": "{}"}]
+    params = turns.Turn(claim, caps).continuation(outputs)
+    assert params["input"] == [{"role": "user", "content": "hi"}, *outputs]
