@@ -53,10 +53,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             request.max_content_length = settings.MAX_REQUEST_BYTES
         if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
             # Werkzeug cuts a chunked body off at the limit without a word: read it here, so
-            # one that reaches the limit is refused as too large, not parsed as a cut-off body.
+            # one past the limit is refused as too large, not parsed as a cut-off body.
             limit = request.max_content_length
-            if limit is not None and len(request.get_data(cache=True)) >= limit:
-                raise RequestEntityTooLarge()
+            if limit is not None:
+                request.max_content_length = limit + 1  # one byte past it tells them apart
+                if len(request.get_data(cache=True)) > limit:
+                    raise RequestEntityTooLarge()
 
     for blueprint in (
         chat.bp,

@@ -41,7 +41,11 @@ def validation_error(exc: ValidationError, data: Any = None) -> ApiError:
     `list[InputMessage]`, a discriminator's value), which no client wrote."""
     errors = exc.errors()
     paths = [_path_in(data, error) for error in errors]
-    chosen = max(range(len(errors)), key=lambda index: (len(paths[index]), index))
+    # The deepest; among equals, one that isn't "not this type" (a union's other forms say that).
+    chosen = max(
+        range(len(errors)),
+        key=lambda index: (len(paths[index]), not errors[index]["type"].endswith("_type"), index),
+    )
     error, param = errors[chosen], ".".join(map(str, paths[chosen])) or None
     if error["type"] == "extra_forbidden":
         return ApiError(422, "unknown_parameter", f"Unknown parameter: {param}.", param)

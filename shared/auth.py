@@ -108,7 +108,8 @@ def _insert_user(dialect: str) -> Executable:
             id=bindparam("id"),
             name=case((name_taken, bindparam("spare_name")), else_=bindparam("id")),
         )
-        .on_conflict_do_nothing(index_elements=["id"])
+        # No conflict target: two first submits of a new user that race both want its name too.
+        .on_conflict_do_nothing()
     )
 
 

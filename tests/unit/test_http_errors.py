@@ -88,6 +88,7 @@ def test_invalid_field_is_422_naming_it(client: FlaskClient, token: str) -> None
         ("/v1/responses", {"input": [{"role": "user", "content": []}]}, "input.0.content"),
         ("/v1/responses", {"input": "x", "tools": [{"type": "function"}]}, "tools.0.name"),
         ("/v1/chat", {"message": "hi", "tools": [{}]}, "tools.0"),
+        ("/v1/chat", {"message": "hi", "tools": ["bad name!"]}, "tools.0"),
     ],
 )
 def test_a_field_that_takes_several_forms_is_named_as_sent(
