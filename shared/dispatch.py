@@ -55,7 +55,12 @@ _USER_TURN = (
     .label("max_inflight"),
     select(func.count())
     .select_from(Job)
-    .where(Job.user_id == bindparam("user_id"), Job.status == job_states.IN_PROGRESS)
+    .where(
+        Job.user_id == bindparam("user_id"),
+        Job.status == job_states.IN_PROGRESS,
+        # Held by a worker: a job resumed with tool outputs is in progress but waits its turn.
+        Job.queue_state.is_(None),
+    )
     .scalar_subquery()
     .label("running"),
     select(func.count())

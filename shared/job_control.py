@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 
 from shared import events, job_states
 from shared.clock import utcnow
@@ -34,14 +34,20 @@ def cancel_job(user_id: str, job_id: str) -> dict[str, Any]:
             update(Job)
             .where(
                 Job.id == job_id,
-                Job.status.in_((job_states.QUEUED, job_states.REQUIRES_ACTION)),
+                # Not held by a worker: queued, waiting for tool outputs, or resumed with them
+                # and waiting for its turn (a message on the broker finds it cancelled).
+                or_(
+                    Job.status.in_((job_states.QUEUED, job_states.REQUIRES_ACTION)),
+                    and_(Job.status == job_states.IN_PROGRESS, Job.queue_state.is_not(None)),
+                ),
             )
             .values(
                 status=job_states.CANCELLED,
                 queue_state=None,
                 required_action=None,
+                pending_tool_outputs=None,
                 finished_at=utcnow(),
-                error={"code": "cancelled", "message": "Cancelled by the caller."},
+                error=job_states.CANCELLED_ERROR,
             ),
         )
         if stopped and job.conversation_id:
@@ -53,7 +59,9 @@ def cancel_job(user_id: str, job_id: str) -> dict[str, Any]:
                 .values(cancel_requested=True)
             )
     if stopped:
-        events.publish(job_id, "status", {"status": job_states.CANCELLED, "error": None})
+        events.publish(
+            job_id, "status", {"status": job_states.CANCELLED, "error": job_states.CANCELLED_ERROR}
+        )
         dispatch_soon()
         return get_job(user_id, job_id)
     get_redis().publish(CANCEL_CHANNEL, job_id)

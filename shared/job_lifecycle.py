@@ -277,8 +277,7 @@ def finish_job(claim: Claim, outcome: Outcome) -> bool:
         if terminal and claim.conversation_id and later_jobs:
             release_next_in_conversation(session, claim.conversation_id)
     events.publish(claim.job_id, "status", job_event(outcome), final=False)
-    if terminal:
-        dispatch_soon()
+    dispatch_soon()  # finished or waiting for tool outputs, it no longer holds its user's slot
     return True
 
 

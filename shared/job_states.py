@@ -10,6 +10,9 @@ FAILED = "failed"
 CANCELLED = "cancelled"
 INCOMPLETE = "incomplete"
 
+# The error of a job its caller cancelled.
+CANCELLED_ERROR = {"code": "cancelled", "message": "Cancelled by the caller."}
+
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED, INCOMPLETE})
 ACTIVE = frozenset({QUEUED, IN_PROGRESS, REQUIRES_ACTION})
 ALL = ACTIVE | TERMINAL

@@ -256,7 +256,7 @@ def outcome_of(claim: Claim, final: UpstreamResponse, rows: list[Response]) -> O
         message = final.error.message if final.error else "The model service failed the response."
         error = {"code": "upstream_error", "message": message}
     elif status == job_states.CANCELLED:
-        error = {"code": "cancelled", "message": "Cancelled by the caller."}
+        error = dict(job_states.CANCELLED_ERROR)
     return Outcome(status=status, result=result_of(rows, parsed), error=error, response=rows[-1])
 
 
@@ -274,5 +274,5 @@ def cancelled_outcome(cancel: CancelToken, history: list[Response]) -> Outcome:
     return Outcome(
         status=job_states.CANCELLED,
         result=result,
-        error={"code": "cancelled", "message": "Cancelled by the caller."},
+        error=dict(job_states.CANCELLED_ERROR),
     )

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from shared import job_states
 from shared.db import read_session, write_session
 from shared.dispatch import dispatch_now, dispatch_soon
+from shared.job_control import cancel_job, submit_tool_outputs
 from shared.job_lifecycle import Outcome, claim_job, finish_job
 from shared.models import Job, User
 from shared.settings import get_settings
@@ -59,6 +60,42 @@ def test_a_users_in_flight_limit_holds_the_rest_back(sent: list[str]) -> None:
     assert len(sent) == 2  # running counts against the limit too
     finish_job(claim, Outcome(status=job_states.COMPLETED, result={}))
     assert sent == [jobs[0].id, jobs[1].id, jobs[2].id]
+
+
+def _waiting_for_a_tool(job_id: str) -> None:
+    claim = claim_job(job_id)
+    assert claim is not None
+    waiting = {"tool_calls": [{"call_id": "call_1", "name": "f", "arguments": "{}"}]}
+    finish_job(claim, Outcome(status=job_states.REQUIRES_ACTION, required_action=waiting))
+
+
+def test_a_job_resumed_with_tool_outputs_is_not_held_back_by_itself(sent: list[str]) -> None:
+    with write_session() as session:
+        session.add(User(id="solo", name="solo", max_inflight=1))
+    job = submit("solo")
+    _waiting_for_a_tool(job.id)
+    submit_tool_outputs("solo", job.id, [{"call_id": "call_1", "output": "{}"}])
+    # In progress but held by no worker: it is sent, not counted as running against its limit.
+    assert sent == [job.id, job.id]
+
+
+def test_a_job_resumed_with_tool_outputs_can_be_cancelled_before_it_runs(
+    sent: list[str],
+) -> None:
+    with write_session() as session:
+        session.add(User(id="busy", name="busy", max_inflight=1))
+    job, other = submit("busy"), submit("busy")
+    _waiting_for_a_tool(job.id)
+    assert sent == [job.id, other.id]
+    running = claim_job(other.id)  # the user's one slot is taken: the resumed job waits
+    submit_tool_outputs("busy", job.id, [{"call_id": "call_1", "output": "{}"}])
+    assert sent == [job.id, other.id]
+    body = cancel_job("busy", job.id)
+    assert body["status"] == "cancelled" and body["error"]["code"] == "cancelled"
+    assert running is not None
+    finish_job(running, Outcome(status=job_states.COMPLETED, result={}))
+    assert sent == [job.id, other.id]  # nothing left to send
+    assert claim_job(job.id) is None
 
 
 def test_weights_give_heavier_users_more_per_lap(
