@@ -79,10 +79,11 @@ def delete_file(user_id: str, file_id: str) -> dict[str, Any]:
     return {"id": file_id, "object": "file.deleted", "deleted": True}
 
 
-def file_for_upload(file_id: str) -> tuple[File, bytes]:
+def file_for_upload(file_id: str) -> tuple[File, bytes] | None:
+    """The file and its bytes; None once it is deleted."""
     with read_session() as session:
-        file = session.get_one(File, file_id)
-        return file, file.content
+        file = session.get(File, file_id)
+        return (file, file.content) if file is not None else None
 
 
 def set_upstream_id(file_id: str, upstream_id: str) -> str:

@@ -8,6 +8,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+from referencing import Registry
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT202012
 
 from shared.errors import ApiError
 from shared.files import list_owned_ids
@@ -66,12 +69,40 @@ def check_text_format(text: dict[str, Any] | None) -> None:
     schema_format = (text or {}).get("format") or {}
     if schema_format.get("type") != "json_schema":
         return
+    schema = schema_format["schema"]
     try:
-        Draft202012Validator.check_schema(schema_format["schema"])
+        Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
-        raise ApiError(
-            422,
-            "invalid_json_schema",
-            f"text.format.schema is not a JSON Schema: {exc.message}",
-            "text.format.schema",
-        ) from None
+        raise _invalid_schema(f"text.format.schema is not a JSON Schema: {exc.message}") from None
+    # check_schema takes any $ref; the answer could not be checked against one that leads nowhere.
+    registry: Registry[Any] = Registry().with_resource(
+        _SCHEMA_URI, DRAFT202012.create_resource(schema)
+    )
+    resolver = registry.resolver(_SCHEMA_URI)
+    for ref in _refs(schema):
+        try:
+            resolver.lookup(ref)
+        except Unresolvable:
+            raise _invalid_schema(
+                f"text.format.schema: $ref {ref!r} names nothing in the schema "
+                "(only references within it, such as #/$defs/name, are followed)."
+            ) from None
+
+
+_SCHEMA_URI = "urn:gateway:text-format-schema"
+
+
+def _invalid_schema(message: str) -> ApiError:
+    return ApiError(422, "invalid_json_schema", message, "text.format.schema")
+
+
+def _refs(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "$ref" and isinstance(item, str):
+                yield item
+            else:
+                yield from _refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _refs(item)

@@ -12,6 +12,7 @@ from shared.files import file_for_upload, set_upstream_id
 from shared.openai_client import get_openai_client
 from shared.request_rules import file_parts
 from worker.persist import persist
+from worker.upstream import UpstreamFailure
 
 
 def with_upstream_file_ids(input_value: Any) -> Any:
@@ -24,7 +25,12 @@ def with_upstream_file_ids(input_value: Any) -> Any:
 
 
 def upstream_file_id(file_id: str) -> str:
-    file, content = file_for_upload(file_id)
+    found = file_for_upload(file_id)
+    if found is None:
+        raise UpstreamFailure(
+            "file_not_found", f"The file {file_id} was deleted before the job could send it."
+        )
+    file, content = found
     if file.upstream_id:
         return file.upstream_id
     purpose: FilePurpose = "vision" if file.media_type.startswith("image/") else "user_data"

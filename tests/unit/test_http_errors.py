@@ -109,6 +109,22 @@ def test_a_cursor_of_another_kind_is_422(client: FlaskClient, token: str) -> Non
     assert response.status_code == 200
 
 
+def test_a_json_schema_whose_ref_leads_nowhere_is_422(client: FlaskClient, token: str) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"a": {"$ref": "#/$defs/missing"}, "b": {"$ref": "#/$defs/kept"}},
+        "$defs": {"kept": {"type": "string"}},
+    }
+    text = {"format": {"type": "json_schema", "name": "s", "schema": schema}}
+    response = client.post("/v1/responses", json={"input": "x", "text": text}, headers=auth(token))
+    assert response.status_code == 422
+    error = error_of(response)
+    assert error["code"] == "invalid_json_schema" and "#/$defs/missing" in str(error["message"])
+    del schema["properties"]["a"]  # type: ignore[attr-defined]
+    response = client.post("/v1/responses", json={"input": "x", "text": text}, headers=auth(token))
+    assert response.status_code == 202, response.get_json()
+
+
 def test_oversized_body_is_413(client: FlaskClient, token: str) -> None:
     body = b'{"message": "' + b"x" * (25 * 1024 * 1024) + b'"}'
     response = client.post(

@@ -11,12 +11,13 @@ import pytest
 
 from shared.db import read_session
 from shared.errors import ApiError
-from shared.files import create_file
+from shared.files import create_file, delete_file
 from shared.job_lifecycle import claim_job
 from shared.models import Conversation, File
 from tests.unit.chats import submit
 from worker import persist, turns, upstream_files
 from worker.capabilities import Capabilities
+from worker.upstream import UpstreamFailure
 
 BUSY = ApiError(503, "database_unavailable", "The database is busy; try again.")
 
@@ -76,3 +77,11 @@ def test_an_uploaded_files_upstream_id_is_stored_through_a_busy_database(
     assert tries == [file_id, file_id]
     with read_session() as session:
         assert session.get_one(File, file_id).upstream_id == "file-upstream"
+
+
+def test_a_file_deleted_before_its_job_sends_it_fails_the_job_by_name() -> None:
+    file_id = create_file("u", "notes.txt", b"some notes")["id"]
+    delete_file("u", file_id)
+    with pytest.raises(UpstreamFailure) as failed:
+        upstream_files.upstream_file_id(file_id)
+    assert failed.value.code == "file_not_found" and file_id in failed.value.message
