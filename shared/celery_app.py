@@ -46,6 +46,7 @@ def make_celery(settings: Settings) -> Celery:
             task_names.RUN_JOB: {"queue": task_names.JOBS_QUEUE},
             task_names.UPDATE_UPSTREAM_CONVERSATION: {"queue": task_names.MAINTENANCE_QUEUE},
             task_names.DELETE_UPSTREAM_CONVERSATION: {"queue": task_names.MAINTENANCE_QUEUE},
+            task_names.DELETE_UPSTREAM_FILE: {"queue": task_names.MAINTENANCE_QUEUE},
             task_names.EXPIRE_CONVERSATIONS: {"queue": task_names.MAINTENANCE_QUEUE},
             task_names.RECONCILE_JOBS: {"queue": task_names.MAINTENANCE_QUEUE},
             task_names.PURGE_OLD_DATA: {"queue": task_names.MAINTENANCE_QUEUE},

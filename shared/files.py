@@ -8,7 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from shared import task_names
 from shared.auth import ensure_user
+from shared.celery_app import celery_app
 from shared.db import read_session, write_session
 from shared.errors import ApiError, not_found
 from shared.ids import new_id
@@ -74,8 +76,13 @@ def get_file(user_id: str, file_id: str) -> dict[str, Any]:
 
 
 def delete_file(user_id: str, file_id: str) -> dict[str, Any]:
+    """Delete the file here and, through a task, its upstream copy."""
     with write_session() as session:
-        session.delete(_owned(session, user_id, file_id))
+        file = _owned(session, user_id, file_id)
+        upstream_id = file.upstream_id
+        session.delete(file)
+    if upstream_id:
+        celery_app.send_task(task_names.DELETE_UPSTREAM_FILE, args=[upstream_id])
     return {"id": file_id, "object": "file.deleted", "deleted": True}
 
 
@@ -86,10 +93,13 @@ def file_for_upload(file_id: str) -> tuple[File, bytes] | None:
         return (file, file.content) if file is not None else None
 
 
-def set_upstream_id(file_id: str, upstream_id: str) -> str:
-    """Keep the first upstream copy of the file; answer the upstream id that is kept."""
+def set_upstream_id(file_id: str, upstream_id: str) -> str | None:
+    """Keep the first upstream copy of the file; answer the upstream id that is kept (None: the
+    file was deleted meanwhile)."""
     with write_session() as session:
-        file = session.get_one(File, file_id)
+        file = session.get(File, file_id)
+        if file is None:
+            return None
         if file.upstream_id is None:
             file.upstream_id = upstream_id
         return file.upstream_id

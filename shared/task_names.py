@@ -3,6 +3,7 @@
 RUN_JOB = "worker.run_job"
 UPDATE_UPSTREAM_CONVERSATION = "worker.update_upstream_conversation"
 DELETE_UPSTREAM_CONVERSATION = "worker.delete_upstream_conversation"
+DELETE_UPSTREAM_FILE = "worker.delete_upstream_file"
 EXPIRE_CONVERSATIONS = "worker.expire_idle_conversations"
 RECONCILE_JOBS = "worker.reconcile_jobs"
 PURGE_OLD_DATA = "worker.purge_old_data"

@@ -57,3 +57,14 @@ def update_upstream_conversation(upstream_id: str, metadata: dict[str, Any]) -> 
 )
 def delete_upstream_conversation(upstream_id: str) -> None:
     upstream_admin.delete_conversation(upstream_id)
+
+
+@celery_app.task(
+    name=task_names.DELETE_UPSTREAM_FILE,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=5,
+)
+def delete_upstream_file(upstream_id: str) -> None:
+    upstream_admin.delete_file(upstream_id)

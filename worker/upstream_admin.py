@@ -1,4 +1,4 @@
-"""Upstream housekeeping outside jobs: conversation metadata and deletion."""
+"""Upstream housekeeping outside jobs: conversation metadata, deleted conversations and files."""
 
 from __future__ import annotations
 
@@ -17,3 +17,8 @@ def update_conversation_metadata(upstream_id: str, metadata: dict[str, Any]) -> 
 def delete_conversation(upstream_id: str) -> None:
     with contextlib.suppress(openai.NotFoundError):  # already gone: the goal is reached
         get_openai_client().conversations.delete(upstream_id)
+
+
+def delete_file(upstream_id: str) -> None:
+    with contextlib.suppress(openai.NotFoundError):
+        get_openai_client().files.delete(upstream_id)

@@ -8,6 +8,8 @@ from typing import Any
 
 from openai.types import FilePurpose
 
+from shared import task_names
+from shared.celery_app import celery_app
 from shared.files import file_for_upload, set_upstream_id
 from shared.openai_client import get_openai_client
 from shared.request_rules import file_parts
@@ -27,9 +29,7 @@ def with_upstream_file_ids(input_value: Any) -> Any:
 def upstream_file_id(file_id: str) -> str:
     found = file_for_upload(file_id)
     if found is None:
-        raise UpstreamFailure(
-            "file_not_found", f"The file {file_id} was deleted before the job could send it."
-        )
+        raise _deleted(file_id)
     file, content = found
     if file.upstream_id:
         return file.upstream_id
@@ -37,4 +37,15 @@ def upstream_file_id(file_id: str) -> str:
     uploaded = get_openai_client().files.create(
         file=(file.filename, content, file.media_type), purpose=purpose
     )
-    return persist(partial(set_upstream_id, file_id, uploaded.id))
+    kept = persist(partial(set_upstream_id, file_id, uploaded.id))
+    if kept != uploaded.id:  # deleted meanwhile, or another job's copy was kept first
+        celery_app.send_task(task_names.DELETE_UPSTREAM_FILE, args=[uploaded.id])
+    if kept is None:
+        raise _deleted(file_id)
+    return kept
+
+
+def _deleted(file_id: str) -> UpstreamFailure:
+    return UpstreamFailure(
+        "file_not_found", f"The file {file_id} was deleted before the job could send it."
+    )

@@ -82,6 +82,22 @@ def test_an_uploaded_pdf_and_image_reach_the_model_and_upload_once(
     assert names.count("report.pdf") == 1 and names.count("pixel.png") == 1
 
 
+def test_a_deleted_file_is_deleted_upstream_too(api: httpx.Client, upstream: httpx.Client) -> None:
+    user = new_user()
+    name = f"{user}.pdf"
+    file_id = upload(api, user, name, PDF).json()["id"]
+    done = respond(api, user, [{"type": "input_file", "file_id": file_id}])
+    assert done["status"] == "completed", done
+
+    def upstream_names() -> list[str]:
+        answer = upstream.get("/v1/files", headers={"Authorization": "Bearer x"})
+        return [f["filename"] for f in answer.json()["data"]]
+
+    assert name in upstream_names()
+    assert api.delete(f"/v1/files/{file_id}", params={"user_id": user}).status_code == 200
+    wait_until(lambda: name not in upstream_names(), timeout=20, what="the upstream copy deleted")
+
+
 def test_images_and_files_by_url_pass_through(api: httpx.Client) -> None:
     user = new_user()
     data_url = "data:image/png;base64," + base64.b64encode(PNG).decode()

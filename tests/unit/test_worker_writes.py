@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from shared import task_names
 from shared.db import read_session
 from shared.errors import ApiError
 from shared.files import create_file, delete_file
@@ -85,3 +86,25 @@ def test_a_file_deleted_before_its_job_sends_it_fails_the_job_by_name() -> None:
     with pytest.raises(UpstreamFailure) as failed:
         upstream_files.upstream_file_id(file_id)
     assert failed.value.code == "file_not_found" and file_id in failed.value.message
+
+
+def test_a_file_deleted_while_its_copy_uploads_fails_the_job_and_drops_the_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    file_id = create_file("u", "notes.txt", b"some notes")["id"]
+    fake_upstream(monkeypatch, upstream_files, "files", made="file-orphan")
+    keep = upstream_files.set_upstream_id
+
+    def deleted_first(file_id: str, upstream_id: str) -> str | None:
+        delete_file("u", file_id)
+        return keep(file_id, upstream_id)
+
+    monkeypatch.setattr(upstream_files, "set_upstream_id", deleted_first)
+    sent: list[tuple[str, list[str]]] = []
+    monkeypatch.setattr(
+        upstream_files.celery_app, "send_task", lambda name, args: sent.append((name, args))
+    )
+    with pytest.raises(UpstreamFailure) as failed:
+        upstream_files.upstream_file_id(file_id)
+    assert failed.value.code == "file_not_found"
+    assert sent == [(task_names.DELETE_UPSTREAM_FILE, ["file-orphan"])]
