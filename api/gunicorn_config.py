@@ -7,7 +7,7 @@ from shared.settings import get_settings
 
 _settings = get_settings()
 
-bind = f"0.0.0.0:{_settings.API_PORT}"
+bind = f"{_settings.BIND_HOST}:{_settings.API_PORT}"
 # gthread, answering the requests gunicorn itself refuses (a malformed header, a bad
 # Content-Length, too many or too large headers) with the JSON error body, not an HTML page.
 worker_class = "api.gunicorn_worker.JsonErrorThreadWorker"

@@ -52,6 +52,8 @@ class Settings(BaseModel):
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     LOG_FORMAT: Literal["json", "text"] = "json"
     BOOTSTRAP_TOKEN: str = Field(default="", repr=False)
+    # Where the API and the metrics servers listen: this host only unless told (compose: 0.0.0.0).
+    BIND_HOST: str = "127.0.0.1"
     API_PORT: int = Field(default=8000, ge=1, le=65535)
     API_WORKERS: int = Field(default=2, ge=1)
     API_THREADS: int = Field(default=32, ge=1)

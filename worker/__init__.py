@@ -26,12 +26,12 @@ def _dispatch_in_background(**_kwargs: Any) -> None:
 
 @worker_init.connect
 def _serve_worker_metrics(**_kwargs: Any) -> None:
-    serve_metrics(get_settings().WORKER_METRICS_PORT)
+    serve_metrics(get_settings().BIND_HOST, get_settings().WORKER_METRICS_PORT)
 
 
 @beat_init.connect
 def _serve_beat_metrics(**_kwargs: Any) -> None:
-    serve_beat_metrics(get_settings().BEAT_METRICS_PORT)
+    serve_beat_metrics(get_settings().BIND_HOST, get_settings().BEAT_METRICS_PORT)
 
 
 __all__ = ["app"]

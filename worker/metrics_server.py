@@ -20,22 +20,22 @@ from shared.operations import active_jobs, queue_depths
 log = logging.getLogger(__name__)
 
 
-def serve_metrics(port: int) -> None:
-    """Serve this process's metrics on `port` (0: not at all). A port in use costs the metrics,
-    not the process."""
+def serve_metrics(host: str, port: int) -> None:
+    """Serve this process's metrics on `host`:`port` (port 0: not at all). A port in use costs
+    the metrics, not the process."""
     if port == 0:
         return
     try:
-        start_http_server(port)
+        start_http_server(port, addr=host)
     except OSError as exc:
         log.warning("metrics not served: port %s: %s", port, exc)
         return
     log.info("metrics served on port %s", port)
 
 
-def serve_beat_metrics(port: int) -> None:
+def serve_beat_metrics(host: str, port: int) -> None:
     REGISTRY.register(BacklogCollector())
-    serve_metrics(port)
+    serve_metrics(host, port)
 
 
 class BacklogCollector(Collector):

@@ -53,3 +53,11 @@ def test_every_setting_is_documented() -> None:
     for name in Settings.model_fields:
         assert f"`{name}`" in readme, name
         assert f"# {name}=" in example, name
+
+
+def test_the_api_listens_on_this_host_only_unless_told() -> None:
+    import importlib
+
+    from api import gunicorn_config
+
+    assert importlib.reload(gunicorn_config).bind == "127.0.0.1:8000"
