@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from shared import task_names
 from shared.auth import ensure_user
@@ -78,9 +78,15 @@ def get_file(user_id: str, file_id: str) -> dict[str, Any]:
 def delete_file(user_id: str, file_id: str) -> dict[str, Any]:
     """Delete the file here and, through a task, its upstream copy."""
     with write_session() as session:
-        file = _owned(session, user_id, file_id)
-        upstream_id = file.upstream_id
-        session.delete(file)
+        # One statement: the upstream id a concurrent first upload stores is seen or not at all.
+        deleted = session.execute(
+            delete(File)
+            .where(File.id == file_id, File.user_id == user_id)
+            .returning(File.upstream_id)
+        ).first()
+    if deleted is None:
+        raise not_found("file")
+    upstream_id = deleted.upstream_id
     if upstream_id:
         celery_app.send_task(task_names.DELETE_UPSTREAM_FILE, args=[upstream_id])
     return {"id": file_id, "object": "file.deleted", "deleted": True}
@@ -97,12 +103,12 @@ def set_upstream_id(file_id: str, upstream_id: str) -> str | None:
     """Keep the first upstream copy of the file; answer the upstream id that is kept (None: the
     file was deleted meanwhile)."""
     with write_session() as session:
-        file = session.get(File, file_id)
-        if file is None:
-            return None
-        if file.upstream_id is None:
-            file.upstream_id = upstream_id
-        return file.upstream_id
+        session.execute(
+            update(File)
+            .where(File.id == file_id, File.upstream_id.is_(None))
+            .values(upstream_id=upstream_id)
+        )
+        return session.scalar(select(File.upstream_id).where(File.id == file_id))
 
 
 def list_owned_ids(user_id: str, file_ids: list[str]) -> set[str]:

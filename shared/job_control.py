@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, exists, or_, update
 
 from shared import events, job_states
 from shared.clock import utcnow
@@ -14,7 +14,7 @@ from shared.dispatch import dispatch_soon
 from shared.errors import ApiError
 from shared.job_lifecycle import lock_conversation, release_next_in_conversation
 from shared.job_queries import get_job, load_job
-from shared.models import Job
+from shared.models import Job, Response
 from shared.redis_client import get_redis
 
 CANCEL_CHANNEL = "gw:cancel"
@@ -35,10 +35,19 @@ def cancel_job(user_id: str, job_id: str) -> dict[str, Any]:
             .where(
                 Job.id == job_id,
                 # Not held by a worker: queued, waiting for tool outputs, or resumed with them
-                # and waiting for its turn (a message on the broker finds it cancelled).
+                # and waiting for its turn (a message on the broker finds it cancelled). Not a
+                # job put back after its worker was lost while its response still generates
+                # upstream: the next worker cancels that response and keeps its usage.
                 or_(
                     Job.status.in_((job_states.QUEUED, job_states.REQUIRES_ACTION)),
-                    and_(Job.status == job_states.IN_PROGRESS, Job.queue_state.is_not(None)),
+                    and_(
+                        Job.status == job_states.IN_PROGRESS,
+                        Job.queue_state.is_not(None),
+                        or_(
+                            Job.upstream_response_id.is_(None),
+                            exists().where(Response.id == Job.upstream_response_id),
+                        ),
+                    ),
                 ),
             )
             .values(

@@ -82,7 +82,7 @@ def check_text_format(text: dict[str, Any] | None) -> None:
     for ref in _refs(schema):
         try:
             resolver.lookup(ref)
-        except Unresolvable:
+        except (Unresolvable, ValueError):  # ValueError: a pointer into a list, a malformed URI
             raise _invalid_schema(
                 f"text.format.schema: $ref {ref!r} names nothing in the schema "
                 "(only references within it, such as #/$defs/name, are followed)."
@@ -96,12 +96,16 @@ def _invalid_schema(message: str) -> ApiError:
     return ApiError(422, "invalid_json_schema", message, "text.format.schema")
 
 
+# Keywords whose values are data, not schemas: a "$ref" key inside them is no reference.
+_DATA_KEYWORDS = frozenset({"const", "enum", "default", "examples"})
+
+
 def _refs(value: Any) -> Iterator[str]:
     if isinstance(value, dict):
         for key, item in value.items():
             if key == "$ref" and isinstance(item, str):
                 yield item
-            else:
+            elif key not in _DATA_KEYWORDS:
                 yield from _refs(item)
     elif isinstance(value, list):
         for item in value:

@@ -98,6 +98,24 @@ def test_a_job_resumed_with_tool_outputs_can_be_cancelled_before_it_runs(
     assert claim_job(job.id) is None
 
 
+def test_a_lost_job_whose_response_still_generates_is_left_to_its_next_worker_to_cancel(
+    sent: list[str],
+) -> None:
+    job = submit("lost")
+    assert claim_job(job.id) is not None
+    with write_session() as session:  # its worker vanished mid-response; the sweep put it back
+        session.execute(
+            update(Job)
+            .where(Job.id == job.id)
+            .values(upstream_response_id="resp_generating", queue_state=job_states.READY)
+        )
+    body = cancel_job("lost", job.id)
+    # Cancelling it here would leave the response running upstream, in its conversation.
+    assert body["status"] == "in_progress"
+    with read_session() as session:
+        assert session.get_one(Job, job.id).cancel_requested
+
+
 def test_weights_give_heavier_users_more_per_lap(
     sent: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

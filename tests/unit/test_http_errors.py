@@ -114,12 +114,16 @@ def test_a_json_schema_whose_ref_leads_nowhere_is_422(client: FlaskClient, token
         "type": "object",
         "properties": {"a": {"$ref": "#/$defs/missing"}, "b": {"$ref": "#/$defs/kept"}},
         "$defs": {"kept": {"type": "string"}},
+        "required": ["b"],
     }
     text = {"format": {"type": "json_schema", "name": "s", "schema": schema}}
     response = client.post("/v1/responses", json={"input": "x", "text": text}, headers=auth(token))
     assert response.status_code == 422
     error = error_of(response)
     assert error["code"] == "invalid_json_schema" and "#/$defs/missing" in str(error["message"])
+    schema["properties"]["a"] = {"$ref": "#/required/x"}  # type: ignore[index]
+    response = client.post("/v1/responses", json={"input": "x", "text": text}, headers=auth(token))
+    assert response.status_code == 422, response.get_json()
     del schema["properties"]["a"]  # type: ignore[attr-defined]
     response = client.post("/v1/responses", json={"input": "x", "text": text}, headers=auth(token))
     assert response.status_code == 202, response.get_json()
