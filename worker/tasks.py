@@ -10,6 +10,14 @@ from shared.conversations import expire_idle_conversations
 from shared.sweeps import purge_old_data, reconcile_jobs
 from worker import runner, upstream_admin
 
+# An upstream call outside a job, tried again with backoff while the upstream fails.
+UPSTREAM_HOUSEKEEPING: dict[str, Any] = {
+    "autoretry_for": (Exception,),
+    "retry_backoff": True,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
+
 
 @celery_app.task(name=task_names.RUN_JOB, acks_late=True, reject_on_worker_lost=True)
 def run_job(job_id: str) -> None:
@@ -37,34 +45,16 @@ def purge_old_data_task() -> dict[str, int]:
     return purged
 
 
-@celery_app.task(
-    name=task_names.UPDATE_UPSTREAM_CONVERSATION,
-    autoretry_for=(Exception,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=5,
-)
+@celery_app.task(name=task_names.UPDATE_UPSTREAM_CONVERSATION, **UPSTREAM_HOUSEKEEPING)
 def update_upstream_conversation(upstream_id: str, metadata: dict[str, Any]) -> None:
     upstream_admin.update_conversation_metadata(upstream_id, metadata)
 
 
-@celery_app.task(
-    name=task_names.DELETE_UPSTREAM_CONVERSATION,
-    autoretry_for=(Exception,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=5,
-)
+@celery_app.task(name=task_names.DELETE_UPSTREAM_CONVERSATION, **UPSTREAM_HOUSEKEEPING)
 def delete_upstream_conversation(upstream_id: str) -> None:
     upstream_admin.delete_conversation(upstream_id)
 
 
-@celery_app.task(
-    name=task_names.DELETE_UPSTREAM_FILE,
-    autoretry_for=(Exception,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=5,
-)
+@celery_app.task(name=task_names.DELETE_UPSTREAM_FILE, **UPSTREAM_HOUSEKEEPING)
 def delete_upstream_file(upstream_id: str) -> None:
     upstream_admin.delete_file(upstream_id)
