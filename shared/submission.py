@@ -123,6 +123,7 @@ def _new_rows(submission: JobSubmission, digest: str | None) -> tuple[Job, Conve
         request_hash=digest,
         request_id=submission.request_id,
         attempts=0,
+        lost_attempts=0,
         cancel_requested=False,
         created_at=now,
     )

@@ -43,7 +43,8 @@ def reconcile_jobs() -> ReconcileReport:
             Job.status == job_states.IN_PROGRESS,
             Job.queue_state.is_(None),
             Job.lease_expires_at < lost_before,
-            Job.attempts >= settings.MAX_JOB_ATTEMPTS,
+            # This loss is its MAX_JOB_ATTEMPTS-th (claims count resumes with tool outputs too).
+            Job.lost_attempts + 1 >= settings.MAX_JOB_ATTEMPTS,
         ),
         "worker_lost",
         f"The job's worker stopped {settings.MAX_JOB_ATTEMPTS} times while running it.",
@@ -67,7 +68,11 @@ def reconcile_jobs() -> ReconcileReport:
                 Job.queue_state.is_(None),
                 Job.lease_expires_at < lost_before,
             )
-            .values(queue_state=job_states.READY, lease_expires_at=None),
+            .values(
+                queue_state=job_states.READY,
+                lease_expires_at=None,
+                lost_attempts=Job.lost_attempts + 1,
+            ),
         )
         # A message sent long ago whose job never started was lost (Redis restarted, or the
         # dispatcher died before sending): send it again; a duplicate is a no-op for the worker.

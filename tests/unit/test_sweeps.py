@@ -52,15 +52,32 @@ def test_a_job_that_lost_too_many_workers_fails(sent: list[str]) -> None:
     job = submit()
     later = submit(conversation_id=job.conversation_id)
     assert claim_job(job.id)
-    set_job(
-        job.id,
-        attempts=get_settings().MAX_JOB_ATTEMPTS,
-        lease_expires_at=utcnow() - timedelta(seconds=get_settings().JOB_LEASE_SECONDS + 1),
-    )
+    lost = utcnow() - timedelta(seconds=get_settings().JOB_LEASE_SECONDS + 1)
+    for _ in range(get_settings().MAX_JOB_ATTEMPTS - 1):
+        set_job(job.id, lease_expires_at=lost)
+        assert reconcile_jobs().requeued == 1
+        assert claim_job(job.id)
+    set_job(job.id, lease_expires_at=lost)
     assert reconcile_jobs().failed == 1
     failed = get(job.id)
     assert failed.status == "failed" and failed.error["code"] == "worker_lost"
     assert get(later.id).queue_state in (job_states.READY, job_states.SENT)
+
+
+def test_a_job_resumed_with_tool_outputs_many_times_survives_a_lost_worker(
+    sent: list[str],
+) -> None:
+    job = submit()
+    assert claim_job(job.id)
+    # Claimed once and resumed with tool outputs often since: many claims, no worker lost.
+    set_job(
+        job.id,
+        attempts=get_settings().MAX_JOB_ATTEMPTS + 3,
+        lease_expires_at=utcnow() - timedelta(seconds=get_settings().JOB_LEASE_SECONDS + 1),
+    )
+    report = reconcile_jobs()
+    assert (report.failed, report.requeued) == (0, 1)
+    assert get(job.id).status == "in_progress"
 
 
 def test_a_job_running_past_the_timeout_fails(sent: list[str]) -> None:
