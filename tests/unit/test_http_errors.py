@@ -7,6 +7,7 @@ import io
 import pytest
 from flask.testing import FlaskClient
 from gunicorn.http.errors import InvalidChunkSize
+from werkzeug.test import TestResponse
 
 from shared.auth import revoke_token
 from shared.settings import get_settings
@@ -150,15 +151,20 @@ def test_unknown_ids_and_routes_are_404_json(client: FlaskClient, token: str) ->
         error_of(response)
 
 
-def test_oversized_chunked_body_is_413_not_cut_off(client: FlaskClient, token: str) -> None:
-    body = b'{"message": "' + b"x" * (2 * get_settings().MAX_REQUEST_BYTES) + b'"}'
-    response = client.post(
+def chunked_chat(client: FlaskClient, token: str, body: io.BytesIO) -> TestResponse:
+    """POST /v1/chat with `body` as gunicorn hands the app a chunked one (no Content-Length)."""
+    return client.post(
         "/v1/chat",
-        input_stream=io.BytesIO(body),
+        input_stream=body,
         headers={**auth(token), "Transfer-Encoding": "chunked"},
         content_type="application/json",
-        environ_base={"wsgi.input_terminated": True},  # as gunicorn says of a chunked body
+        environ_base={"wsgi.input_terminated": True},
     )
+
+
+def test_oversized_chunked_body_is_413_not_cut_off(client: FlaskClient, token: str) -> None:
+    body = b'{"message": "' + b"x" * (2 * get_settings().MAX_REQUEST_BYTES) + b'"}'
+    response = chunked_chat(client, token, io.BytesIO(body))
     assert response.status_code == 413
     assert error_of(response)["code"] == "payload_too_large"
 
@@ -170,13 +176,7 @@ def test_a_malformed_chunk_is_400(client: FlaskClient, token: str) -> None:
 
         readinto = read  # type: ignore[assignment]
 
-    response = client.post(
-        "/v1/chat",
-        input_stream=MalformedChunks(),
-        headers={**auth(token), "Transfer-Encoding": "chunked"},
-        content_type="application/json",
-        environ_base={"wsgi.input_terminated": True},
-    )
+    response = chunked_chat(client, token, MalformedChunks())
     assert response.status_code == 400
     assert error_of(response)["code"] == "bad_request"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -234,8 +235,7 @@ WIRE_CALL = {
 
 
 def test_a_stored_function_call_keeps_the_wire_field_names(sent: list[str]) -> None:
-    from worker import runner, turns
-    from worker.capabilities import Capabilities
+    from worker import runner
     from worker.upstream import _response
 
     job = submit("u")
@@ -249,24 +249,26 @@ def test_a_stored_function_call_keeps_the_wire_field_names(sent: list[str]) -> N
     assert row.output == [WIRE_CALL] and row.usage == usage
     assert store_response(claim, row)
     # Without Conversations or previous_response_id, the call goes back upstream as input.
-    outputs = [{"type": "function_call_output", "call_id": "call_1", "output": "{}"}]
-    caps = Capabilities(
-        conversations=False, previous_response=False, background=False, retrieve=False
-    )
-    params = turns.Turn(claim, caps).continuation(outputs)
-    assert params["input"] == [{"role": "user", "content": "hi"}, WIRE_CALL, *outputs]
+    assert continued_input(claim) == [{"role": "user", "content": "hi"}, WIRE_CALL, *TOOL_OUTPUTS]
 
 
 def test_a_string_input_goes_back_upstream_as_one_message(sent: list[str]) -> None:
-    from worker import turns
-    from worker.capabilities import Capabilities
-
     job, _ = submit_job(JobSubmission(user_id="u", kind="response", request={"input": "hi"}))
     claim = claim_job(job.id)
     assert claim is not None
+    assert continued_input(claim) == [{"role": "user", "content": "hi"}, *TOOL_OUTPUTS]
+
+
+TOOL_OUTPUTS = [{"type": "function_call_output", "call_id": "call_1", "output": "{}"}]
+
+
+def continued_input(claim: Claim) -> Any:
+    """The input that hands TOOL_OUTPUTS back to an upstream with no way to chain a response
+    (no Conversations, no previous_response_id): the whole history, resent."""
+    from worker import turns
+    from worker.capabilities import Capabilities
+
     caps = Capabilities(
         conversations=False, previous_response=False, background=False, retrieve=False
     )
-    outputs = [{"type": "function_call_output", "call_id": "call_1", "output": "{}"}]
-    params = turns.Turn(claim, caps).continuation(outputs)
-    assert params["input"] == [{"role": "user", "content": "hi"}, *outputs]
+    return turns.Turn(claim, caps).continuation(TOOL_OUTPUTS)["input"]
