@@ -24,7 +24,7 @@ install: $(VENV)/.synced
 
 run: install
 	@command -v redis-server >/dev/null || { echo "redis-server is missing: install it with 'sudo apt-get install redis-server'."; exit 1; }
-	@$(PY) -m shared.devstack
+	@$(PY) -m ops.devstack
 
 test: install lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --durations=25
@@ -32,7 +32,7 @@ test: install lint
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shared api worker offline_openai client bench
+	$(VENV)/bin/mypy shared api worker offline_openai client bench ops
 
 # The benchmarks, each printing one table (an hour or so; never part of `make test`). With
 # TEST_DATABASE_URL set, those with a --database option run on SQLite and on PostgreSQL.

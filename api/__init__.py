@@ -13,9 +13,9 @@ from api.auth import register_authentication
 from api.commands import register_commands
 from api.errors import register_error_handlers
 from api.routes import chat, conversations, files, health, jobs, openapi, responses, web
-from shared.errors import ApiError
-from shared.log_config import configure_logging
-from shared.settings import get_settings
+from shared.core.errors import ApiError
+from shared.core.log_config import configure_logging
+from shared.core.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _bootstrap_token(token: str) -> None:
-    from shared.auth import create_token
+    from shared.accounts.tokens import create_token
 
     try:
         create_token("bootstrap", kind="service", token=token)

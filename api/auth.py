@@ -9,9 +9,9 @@ import uuid
 
 from flask import Flask, Response, g, request
 
-from shared.auth import authenticate
-from shared.errors import ApiError
-from shared.log_context import replace_log_fields
+from shared.accounts.tokens import authenticate
+from shared.core.errors import ApiError
+from shared.core.log_context import replace_log_fields
 
 log = logging.getLogger("api.requests")
 

@@ -13,11 +13,12 @@ from flask import Flask
 from flask.cli import AppGroup
 from redis.exceptions import RedisError
 
-from shared import operations, user_admin
-from shared.auth import create_token, revoke_token
-from shared.conversations import expire_idle_conversations
-from shared.errors import ApiError
-from shared.sweeps import purge_old_data, reconcile_jobs
+from shared.accounts import users as user_accounts
+from shared.accounts.tokens import create_token, revoke_token
+from shared.conversations.expiry import expire_idle_conversations
+from shared.core.errors import ApiError
+from shared.jobs import operations
+from shared.jobs.sweeps import purge_old_data, reconcile_jobs
 
 tokens = AppGroup("tokens", help="Create and revoke API tokens.")
 
@@ -46,7 +47,7 @@ users = AppGroup("users", help="List users and set their scheduling limits.")
 @users.command("list")
 def list_users() -> None:
     """Print every user: id, name, in-flight limit, weight."""
-    for user in user_admin.list_users():
+    for user in user_accounts.list_users():
         limit = user.max_inflight if user.max_inflight is not None else "default"
         click.echo(f"{user.id}\t{user.name}\tmax_inflight={limit}\tweight={user.weight}")
 
@@ -60,7 +61,7 @@ def set_user(
     user_id: str, max_inflight: int | None, default_max_inflight: bool, weight: int | None
 ) -> None:
     """Set USER_ID's in-flight limit and scheduling weight (the user is made if missing)."""
-    user = user_admin.set_limits(
+    user = user_accounts.set_limits(
         user_id, max_inflight=max_inflight, reset_max_inflight=default_max_inflight, weight=weight
     )
     limit = user.max_inflight if user.max_inflight is not None else "default"

@@ -13,7 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from shared.errors import ApiError
+from shared.core.errors import ApiError
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 import os
 from typing import Any
 
-from shared.settings import get_settings
+from shared.core.settings import get_settings
 
 _settings = get_settings()
 
@@ -24,7 +24,7 @@ keepalive = 75
 
 def post_worker_init(_worker: object) -> None:
     """Submits arrive on many threads at once; one dispatcher thread serves their passes."""
-    from shared.dispatch import dispatch_in_background
+    from shared.jobs.dispatch import dispatch_in_background
 
     dispatch_in_background()
 

@@ -17,7 +17,7 @@ from gunicorn.http import errors
 from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers.gthread import ThreadWorker
 
-from shared.errors import ApiError
+from shared.core.errors import ApiError
 
 # (exceptions, status, code, message) in gunicorn's order; `{}` is the exception's text.
 REFUSALS: tuple[tuple[tuple[type[BaseException], ...], int, str, str], ...] = (

@@ -9,9 +9,9 @@ from flask import g, request
 from pydantic import BaseModel, ValidationError
 
 from api.errors import validation_error
-from shared.auth import Caller, acting_user_id
-from shared.errors import ApiError
-from shared.rate_limit import check_rate_limit
+from shared.accounts.rate_limit import check_rate_limit
+from shared.accounts.tokens import Caller, acting_user_id
+from shared.core.errors import ApiError
 
 M = TypeVar("M", bound=BaseModel)
 

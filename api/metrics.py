@@ -22,7 +22,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from shared import metrics
+from shared.core import metrics
 
 bp = Blueprint("metrics", __name__)
 

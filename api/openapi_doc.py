@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from api import schemas
-from shared import job_states
+from shared.jobs import states
 
 REF = "#/components/schemas/{model}"
 
@@ -39,7 +39,7 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
             "id": {"type": "string"},
             "object": {"const": "job"},
             "kind": {"enum": ["chat", "response"]},
-            "status": {"enum": sorted(job_states.ALL)},
+            "status": {"enum": sorted(states.ALL)},
             "conversation_id": NULLABLE_STR,
             "created_at": {"type": "integer"},
             "started_at": NULLABLE_INT,

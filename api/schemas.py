@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from shared import job_states
+from shared.jobs import states
 
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 MetadataValue = Annotated[str, StringConstraints(max_length=512)]
@@ -217,7 +217,7 @@ class ListQuery(Strict):
 
 
 class JobListQuery(ListQuery):
-    status: Literal[tuple(sorted(job_states.ALL))] | None = None  # type: ignore[valid-type]
+    status: Literal[tuple(sorted(states.ALL))] | None = None  # type: ignore[valid-type]
     conversation_id: ObjectId | None = None
 
 

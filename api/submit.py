@@ -7,11 +7,11 @@ import re
 from flask import Response, jsonify, request
 from werkzeug.datastructures import Headers
 
-from shared import job_states
-from shared.errors import ApiError
-from shared.job_queries import get_job
-from shared.job_views import job_body
-from shared.models import Job
+from shared.core.errors import ApiError
+from shared.core.models import Job
+from shared.jobs import states
+from shared.jobs.queries import get_job
+from shared.jobs.views import job_body
 
 PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait=(\d+(?:\.\d+)?)")
 MAX_PREFER_WAIT = 30.0
@@ -34,9 +34,9 @@ def idempotency_key(headers: Headers) -> str | None:
 def accepted(user_id: str, job: Job, created: bool) -> Response:
     body = job_body(job)
     wait = _preferred_wait()
-    if wait > 0 and body["status"] not in job_states.TERMINAL:
+    if wait > 0 and body["status"] not in states.TERMINAL:
         body = get_job(user_id, job.id, wait)
-    status = 200 if body["status"] in job_states.TERMINAL and wait > 0 else 202
+    status = 200 if body["status"] in states.TERMINAL and wait > 0 else 202
     response = jsonify(body)
     response.status_code = status
     response.headers["Location"] = f"/v1/jobs/{job.id}"

@@ -19,7 +19,7 @@ from celery import Celery
 from openai import OpenAI
 from redis import Redis
 
-from shared.openai_client import get_openai_client, response_events
+from shared.core.openai_client import get_openai_client, response_events
 
 QUEUE = "bare"
 FINISH_TASK = "bare.finish"
@@ -67,7 +67,8 @@ def stream_one_response(
     client: OpenAI, model: str, message: str, conversation: str | None = None
 ) -> None:
     """One response streamed through the SDK and read to its end, as the product's worker reads
-    one (its events as JSON, `shared.openai_client.response_events`), in `conversation` if given."""
+    one (its events as JSON, `shared.core.openai_client.response_events`), in `conversation` if
+    given."""
     params = {"model": model, "input": message}
     if conversation is not None:
         params["conversation"] = conversation

@@ -24,9 +24,9 @@ import aiohttp
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.orm import Session
 
-from shared import job_states
-from shared.models import Job
-from shared.settings import Settings
+from shared.core.models import Job
+from shared.core.settings import Settings
+from shared.jobs import states
 from tests.harness import Stack
 
 T = TypeVar("T")
@@ -120,9 +120,7 @@ def wait_for_terminal_jobs(database_url: str, count: int, timeout: float) -> int
             with Session(engine) as session:
                 done = int(
                     session.scalar(
-                        select(func.count())
-                        .select_from(Job)
-                        .where(Job.status.in_(job_states.TERMINAL))
+                        select(func.count()).select_from(Job).where(Job.status.in_(states.TERMINAL))
                     )
                     or 0
                 )
@@ -169,7 +167,7 @@ class Cost:
 
 def cost_each(run: Callable[[], object], times: int, profile: cProfile.Profile | None) -> Cost:
     """What one call of `run` costs, over `times` calls (under `profile` if given)."""
-    from shared.db import get_engine  # once the caller has set this process's settings
+    from shared.core.db import get_engine  # once the caller has set this process's settings
 
     sent = 0
 

@@ -27,14 +27,14 @@ from sqlalchemy.engine import make_url
 
 from bench.common import add_database_option, databases, exit_cleanly_on_sigterm, mib, print_table
 from bench.processes import clean_env
-from shared.ids import new_id
-from shared.settings import Settings
+from shared.core.ids import new_id
+from shared.core.settings import Settings
 from tests.harness import ROOT, VENV_BIN, fresh_postgres_database
 
 USERS = 1000
 COLUMNS = ("id", "user_id", "upstream_id", "status", "metadata", "jobs_submitted")
 TIMES = ("created_at", "last_active_at")
-SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how shared.models.UTCDateTime stores times in SQLite
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how shared.core.models.UTCDateTime stores times in SQLite
 
 
 def conversations(count: int, expired_every: int) -> Iterator[tuple[Any, ...]]:
@@ -113,8 +113,8 @@ def sweep_in_subprocess(env: dict[str, str]) -> dict[str, float]:
 
 def sweep_here() -> None:
     """The child: connect, note RSS, sweep, print what happened as JSON."""
-    from shared.conversations import expire_idle_conversations
-    from shared.db import get_engine
+    from shared.conversations.expiry import expire_idle_conversations
+    from shared.core.db import get_engine
 
     with get_engine().connect() as connection:
         connection.exec_driver_sql("SELECT 1")
@@ -142,7 +142,7 @@ def run(database: str, args: argparse.Namespace, workdir: Path) -> list[str]:
     env.update(DATABASE_URL=url, DOTENV_PATH=str(workdir / "no.env"), LOG_LEVEL="WARNING")
     try:
         subprocess.run(
-            [str(VENV_BIN / "python"), "-m", "shared.migrate"], env=env, cwd=ROOT, check=True
+            [str(VENV_BIN / "python"), "-m", "shared.core.migrate"], env=env, cwd=ROOT, check=True
         )
         started = time.perf_counter()
         fill = fill_postgresql if database == "postgresql" else fill_sqlite

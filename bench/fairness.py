@@ -24,7 +24,7 @@ from bench.common import (
     percentile,
     print_table,
 )
-from shared.settings import Settings
+from shared.core.settings import Settings
 from tests.harness import Stack
 
 SMALL_USERS = ("user-b", "user-c", "user-d")

@@ -16,7 +16,7 @@ from flask import Flask, request
 from sqlalchemy import Column, Float, MetaData, String, Table, Text, create_engine
 
 from bench.bare_celery import noop
-from shared.db import engine_for
+from shared.core.db import engine_for
 
 FLOOR_JOBS = Table(
     "bench_floor_jobs",

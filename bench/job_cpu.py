@@ -37,8 +37,8 @@ WARMUP = 20
 
 
 def streamed_response() -> None:
-    from shared.openai_client import get_openai_client
-    from shared.settings import get_settings
+    from shared.core.openai_client import get_openai_client
+    from shared.core.settings import get_settings
 
     stream_one_response(get_openai_client(), get_settings().OPENAI_MODEL, "hi")
 
@@ -79,8 +79,8 @@ def main() -> None:
         # This process becomes a worker of the stack: its settings come from the environment.
         os.environ.clear()
         os.environ.update(stack.env())
-        from shared.db import write_session
-        from shared.models import Job
+        from shared.core.db import write_session
+        from shared.core.models import Job
         from worker import runner
 
         with write_session() as session:  # every job claimable, as if its message arrived

@@ -32,7 +32,7 @@ from bench.common import (
     wait_for_terminal_jobs,
 )
 from bench.processes import PeakSampler, cpu_spent, serve_product_api
-from shared.job_states import TERMINAL
+from shared.jobs.states import TERMINAL
 
 SUBMIT_ONLY = "submit only, no reads"
 POLL = "poll every 1 s"

@@ -48,7 +48,7 @@ from bench.processes import (
     serve_product_api,
     start_bare_celery_worker,
 )
-from shared.job_states import TERMINAL
+from shared.jobs.states import TERMINAL
 from tests.harness import Stack
 
 FLOOR_WAIT_SECONDS = 60

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import create_engine, insert
 
 from bench.common import ms, percentile, print_table
-from shared.ids import new_id
-from shared.models import Job, User
+from shared.core.ids import new_id
+from shared.core.models import Job, User
 from tests.harness import Stack
 
 REQUESTS = 200

@@ -24,7 +24,7 @@ from bench.common import (
     exit_cleanly_on_sigterm,
     print_cost,
 )
-from shared.clock import utcnow
+from shared.core.clock import utcnow
 from tests.harness import Stack
 
 WARMUP = 50
@@ -34,9 +34,9 @@ BODY = {"message": "hi", "user_id": "bench"}
 def finish_every_job() -> list[str]:
     """Every job completed as a worker leaves it (the row's result, then its status event); their
     ids."""
-    from shared import events
-    from shared.db import write_session
-    from shared.models import Job
+    from shared.core.db import write_session
+    from shared.core.models import Job
+    from shared.jobs import events
 
     with write_session() as session:
         job_ids = list(session.scalars(select(Job.id)))

@@ -8,15 +8,15 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from shared import task_names
-from shared.auth import ensure_user
-from shared.celery_app import celery_app
-from shared.db import read_session, write_session
-from shared.errors import ApiError, not_found
-from shared.ids import new_id
-from shared.job_views import file_body
-from shared.models import File
-from shared.settings import get_settings
+from shared.accounts.tokens import ensure_user
+from shared.core import task_names
+from shared.core.celery_app import celery_app
+from shared.core.db import read_session, write_session
+from shared.core.errors import ApiError, not_found
+from shared.core.ids import new_id
+from shared.core.models import File
+from shared.core.settings import get_settings
+from shared.jobs.views import file_body
 
 ACCEPTED = "PDF, PNG, JPEG, WebP, GIF or UTF-8 plain text"
 

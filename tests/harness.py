@@ -189,7 +189,7 @@ class Stack:
             env,
         )
         subprocess.run(
-            [str(VENV_BIN / "python"), "-m", "shared.migrate"],
+            [str(VENV_BIN / "python"), "-m", "shared.core.migrate"],
             env=env,
             cwd=ROOT,
             check=True,

@@ -188,7 +188,7 @@ def module_problems(module: str, attr: str | None, run_as_main: bool) -> list[st
 
 
 def settings_fields() -> set[str]:
-    tree = ast.parse((ROOT / "shared" / "settings.py").read_text())
+    tree = ast.parse((ROOT / "shared" / "core" / "settings.py").read_text())
     settings = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Settings")
     return {
         node.target.id
@@ -273,7 +273,7 @@ def test_workers_scale_without_colliding() -> None:
 
 
 def test_workers_consume_every_queue_tasks_are_routed_to() -> None:
-    tree = ast.parse((ROOT / "shared" / "task_names.py").read_text())
+    tree = ast.parse((ROOT / "shared" / "core" / "task_names.py").read_text())
     routed = {
         node.value.value
         for node in tree.body
@@ -281,7 +281,7 @@ def test_workers_consume_every_queue_tasks_are_routed_to() -> None:
         and isinstance(node.value, ast.Constant)
         and any(isinstance(t, ast.Name) and t.id.endswith("_QUEUE") for t in node.targets)
     }
-    assert routed, "shared/task_names.py names the queues"
+    assert routed, "shared/core/task_names.py names the queues"
     for name in services_running("worker"):
         queues = option(argv(services()[name]["command"]), "-Q", "--queues")
         assert queues is not None, f"{name}: without --queues it consumes only the default queue"
@@ -349,7 +349,7 @@ def test_dependencies_exist_and_wait_for_the_right_state() -> None:
 def test_app_environment_points_at_the_stack() -> None:
     raw_env = raw_compose()["x-app-env"]
     unknown = set(raw_env) - settings_fields()
-    assert not unknown, f"not settings in shared/settings.py: {unknown}"
+    assert not unknown, f"not settings in shared/core/settings.py: {unknown}"
     assert set(raw_env) >= PASSED_SETTINGS
     postgres = services()["postgres"]["environment"]
     for name, service in app_services().items():

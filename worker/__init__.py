@@ -4,10 +4,10 @@ from typing import Any
 
 from celery.signals import beat_init, setup_logging, worker_init
 
-from shared.celery_app import celery_app as app
-from shared.dispatch import dispatch_in_background
-from shared.log_config import configure_logging
-from shared.settings import get_settings
+from shared.core.celery_app import celery_app as app
+from shared.core.log_config import configure_logging
+from shared.core.settings import get_settings
+from shared.jobs.dispatch import dispatch_in_background
 from worker import tasks as tasks
 from worker.metrics_server import serve_beat_metrics, serve_metrics
 

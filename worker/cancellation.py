@@ -13,10 +13,10 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from shared.job_control import CANCEL_CHANNEL
-from shared.openai_client import get_openai_client
-from shared.redis_client import redis_for
-from shared.settings import get_settings
+from shared.core.openai_client import get_openai_client
+from shared.core.redis_client import redis_for
+from shared.core.settings import get_settings
+from shared.jobs.control import CANCEL_CHANNEL
 
 log = logging.getLogger(__name__)
 

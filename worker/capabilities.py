@@ -16,9 +16,9 @@ from typing import Any
 
 import openai
 
-from shared.openai_client import get_openai_client
-from shared.redis_client import get_redis
-from shared.settings import get_settings
+from shared.core.openai_client import get_openai_client
+from shared.core.redis_client import get_redis
+from shared.core.settings import get_settings
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-from shared.settings import get_settings
+from shared.core.settings import get_settings
 
 
 def main() -> None:

@@ -7,8 +7,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from shared.job_lifecycle import renew_leases
-from shared.settings import get_settings
+from shared.core.settings import get_settings
+from shared.jobs.lifecycle import renew_leases
 from worker.cancellation import cancel_registry
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from prometheus_client import REGISTRY, Gauge, start_http_server
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from shared import metrics
-from shared.operations import active_jobs, queue_depths
+from shared.core import metrics
+from shared.jobs.operations import active_jobs, queue_depths
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from shared.errors import ApiError
-from shared.settings import get_settings
+from shared.core.errors import ApiError
+from shared.core.settings import get_settings
 
 log = logging.getLogger(__name__)
 

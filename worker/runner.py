@@ -8,10 +8,14 @@ from typing import Any
 
 from openai.types.responses import Response as UpstreamResponse
 
-from shared import events, job_states, metrics
-from shared.clock import utcnow
-from shared.errors import ApiError
-from shared.job_lifecycle import (
+from shared.core import metrics
+from shared.core.clock import utcnow
+from shared.core.errors import ApiError
+from shared.core.log_context import add_log_fields, log_fields
+from shared.core.models import Response
+from shared.core.settings import get_settings
+from shared.jobs import events, states
+from shared.jobs.lifecycle import (
     Claim,
     Outcome,
     claim_job,
@@ -19,9 +23,6 @@ from shared.job_lifecycle import (
     job_responses,
     store_response,
 )
-from shared.log_context import add_log_fields, log_fields
-from shared.models import Response
-from shared.settings import get_settings
 from worker import turns
 from worker.cancellation import Cancelled, CancelToken, cancel_registry
 from worker.capabilities import capabilities
@@ -34,10 +35,10 @@ from worker.upstream import DeltaRelay, UpstreamFailure, classify, run_response
 log = logging.getLogger(__name__)
 
 FINAL_STATUSES = {
-    "completed": job_states.COMPLETED,
-    "incomplete": job_states.INCOMPLETE,
-    "failed": job_states.FAILED,
-    "cancelled": job_states.CANCELLED,
+    "completed": states.COMPLETED,
+    "incomplete": states.INCOMPLETE,
+    "failed": states.FAILED,
+    "cancelled": states.CANCELLED,
 }
 
 
@@ -85,7 +86,7 @@ def _run_claimed(claim: Claim, cancel: CancelToken) -> None:
             outcome.status,
             extra={"error_code": (outcome.error or {}).get("code")},
         )
-        if outcome.status in job_states.TERMINAL:
+        if outcome.status in states.TERMINAL:
             metrics.observe_job_finished(
                 claim.kind,
                 outcome.status,
@@ -106,7 +107,7 @@ def _store(claim: Claim, outcome: Outcome) -> bool:
     except Exception:
         log.exception("job %s: its outcome could not be stored", claim.job_id)
         unstorable = Outcome(
-            status=job_states.FAILED,
+            status=states.FAILED,
             error={"code": "internal_error", "message": "The gateway could not store the result."},
         )
         return persist(partial(finish_job, claim, unstorable))
@@ -125,9 +126,7 @@ def _failure(claim: Claim, cancel: CancelToken, history: list[Response], exc: Ex
     except Exception:
         log.exception("job %s failed unexpectedly", claim.job_id)
         failure = UpstreamFailure("internal_error", "The gateway failed running this job.")
-    return Outcome(
-        status=job_states.FAILED, error={"code": failure.code, "message": failure.message}
-    )
+    return Outcome(status=states.FAILED, error={"code": failure.code, "message": failure.message})
 
 
 def execute(claim: Claim, cancel: CancelToken, history: list[Response]) -> Outcome:
@@ -166,7 +165,7 @@ def execute(claim: Claim, cancel: CancelToken, history: list[Response]) -> Outco
         waiting = [call for call in calls if not turn.is_server_tool(call.name)]
         if waiting:
             return Outcome(
-                status=job_states.REQUIRES_ACTION,
+                status=states.REQUIRES_ACTION,
                 result=result_of(history, None),
                 required_action={
                     "type": "submit_tool_outputs",
@@ -241,22 +240,22 @@ def result_of(rows: list[Response], parsed: Any) -> dict[str, Any]:
 
 def outcome_of(claim: Claim, final: UpstreamResponse, rows: list[Response]) -> Outcome:
     """How the job ends with `final`, the last of `rows`, which the outcome stores."""
-    status = FINAL_STATUSES.get(final.status or "completed", job_states.FAILED)
+    status = FINAL_STATUSES.get(final.status or "completed", states.FAILED)
     error = None
     parsed = None
-    if status == job_states.COMPLETED:
+    if status == states.COMPLETED:
         try:
             parsed = parsed_output(claim.request.get("text"), final.output_text)
         except UpstreamFailure as failure:
-            status, error = job_states.FAILED, {"code": failure.code, "message": failure.message}
-    elif status == job_states.INCOMPLETE:
+            status, error = states.FAILED, {"code": failure.code, "message": failure.message}
+    elif status == states.INCOMPLETE:
         reason = final.incomplete_details.reason if final.incomplete_details else "unknown"
         error = {"code": "incomplete", "message": f"The response stopped early: {reason}."}
-    elif status == job_states.FAILED:
+    elif status == states.FAILED:
         message = final.error.message if final.error else "The model service failed the response."
         error = {"code": "upstream_error", "message": message}
-    elif status == job_states.CANCELLED:
-        error = dict(job_states.CANCELLED_ERROR)
+    elif status == states.CANCELLED:
+        error = dict(states.CANCELLED_ERROR)
     return Outcome(status=status, result=result_of(rows, parsed), error=error, response=rows[-1])
 
 
@@ -272,7 +271,7 @@ def cancelled_outcome(cancel: CancelToken, history: list[Response]) -> Outcome:
         except Exception as exc:
             log.info("usage of cancelled response %s unknown: %s", cancel.upstream_response_id, exc)
     return Outcome(
-        status=job_states.CANCELLED,
+        status=states.CANCELLED,
         result=result,
-        error=dict(job_states.CANCELLED_ERROR),
+        error=dict(states.CANCELLED_ERROR),
     )

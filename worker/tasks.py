@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import metrics, task_names
-from shared.celery_app import celery_app
-from shared.conversations import expire_idle_conversations
-from shared.sweeps import purge_old_data, reconcile_jobs
+from shared.conversations.expiry import expire_idle_conversations
+from shared.core import metrics, task_names
+from shared.core.celery_app import celery_app
+from shared.jobs.sweeps import purge_old_data, reconcile_jobs
 from worker import runner, upstream_admin
 
 # An upstream call outside a job, tried again with backoff while the upstream fails.

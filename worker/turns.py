@@ -8,11 +8,11 @@ from typing import Any
 
 from openai.types.responses import Response as UpstreamResponse
 
-from shared.job_lifecycle import Claim, job_responses, set_conversation_upstream_id
-from shared.local_history import local_history
-from shared.openai_client import get_openai_client
-from shared.settings import get_settings
-from shared.tool_catalog import function_tool
+from shared.conversations.local_history import local_history
+from shared.core.openai_client import get_openai_client
+from shared.core.settings import get_settings
+from shared.jobs.lifecycle import Claim, job_responses, set_conversation_upstream_id
+from shared.jobs.tool_catalog import function_tool
 from worker.capabilities import Capabilities
 from worker.persist import persist
 from worker.upstream_files import with_upstream_file_ids

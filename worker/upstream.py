@@ -13,10 +13,11 @@ import openai
 from openai import Stream
 from openai.types.responses import Response as UpstreamResponse
 
-from shared import events, metrics
-from shared.job_lifecycle import Claim, record_upstream_response_id
-from shared.log_context import add_log_fields
-from shared.openai_client import get_openai_client, response_events, resumed_events
+from shared.core import metrics
+from shared.core.log_context import add_log_fields
+from shared.core.openai_client import get_openai_client, response_events, resumed_events
+from shared.jobs import events
+from shared.jobs.lifecycle import Claim, record_upstream_response_id
 from worker.cancellation import CancelToken
 from worker.persist import persist
 

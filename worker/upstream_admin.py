@@ -7,7 +7,7 @@ from typing import Any
 
 import openai
 
-from shared.openai_client import get_openai_client
+from shared.core.openai_client import get_openai_client
 
 
 def update_conversation_metadata(upstream_id: str, metadata: dict[str, Any]) -> None:

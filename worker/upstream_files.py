@@ -8,11 +8,11 @@ from typing import Any
 
 from openai.types import FilePurpose
 
-from shared import task_names
-from shared.celery_app import celery_app
+from shared.core import task_names
+from shared.core.celery_app import celery_app
+from shared.core.openai_client import get_openai_client
 from shared.files import file_for_upload, set_upstream_id
-from shared.openai_client import get_openai_client
-from shared.request_rules import file_parts
+from shared.jobs.request_rules import file_parts
 from worker.persist import persist
 from worker.upstream import UpstreamFailure
 

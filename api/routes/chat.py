@@ -7,8 +7,8 @@ from flask import Blueprint, Response, g, request
 from api.http import json_body, submitting_user
 from api.schemas import ChatRequest
 from api.submit import accepted, idempotency_key
-from shared.request_rules import check_tools
-from shared.submission import JobSubmission, submit_job
+from shared.jobs.request_rules import check_tools
+from shared.jobs.submission import JobSubmission, submit_job
 
 bp = Blueprint("chat", __name__)
 

@@ -8,7 +8,7 @@ from flask import Blueprint
 
 from api.http import acting_user, json_body, query
 from api.schemas import ConversationListQuery, ConversationPatch, ListQuery, UserQuery, UserScoped
-from shared import conversations
+from shared.conversations import service as conversations
 
 bp = Blueprint("conversations", __name__)
 

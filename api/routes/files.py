@@ -9,7 +9,7 @@ from flask import Blueprint, request
 from api.http import acting_user, query, submitting_user
 from api.schemas import UserQuery
 from shared import files
-from shared.errors import ApiError
+from shared.core.errors import ApiError
 
 bp = Blueprint("files", __name__)
 

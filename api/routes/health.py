@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint
 
-from shared.health import dependency_status
+from shared.core.health import dependency_status
 
 bp = Blueprint("health", __name__)
 

@@ -8,9 +8,9 @@ from flask import Blueprint, Response, request, stream_with_context
 
 from api.http import acting_user, json_body, query
 from api.schemas import JobListQuery, JobQuery, ToolOutputsRequest, UserQuery, UserScoped
-from shared.job_control import cancel_job, submit_tool_outputs
-from shared.job_queries import get_job, list_jobs
-from shared.job_stream import job_events
+from shared.jobs.control import cancel_job, submit_tool_outputs
+from shared.jobs.queries import get_job, list_jobs
+from shared.jobs.stream import job_events
 
 bp = Blueprint("jobs", __name__)
 

@@ -9,9 +9,9 @@ from flask import Blueprint, Response, g, request
 from api.http import acting_user, json_body, query, submitting_user
 from api.schemas import ResponsesRequest, UserQuery
 from api.submit import accepted, idempotency_key
-from shared.conversations import get_response
-from shared.request_rules import check_files, check_text_format, check_tools
-from shared.submission import JobSubmission, submit_job
+from shared.conversations.service import get_response
+from shared.jobs.request_rules import check_files, check_text_format, check_tools
+from shared.jobs.submission import JobSubmission, submit_job
 
 bp = Blueprint("responses", __name__)
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, update
 
-from shared.clock import utcnow
-from shared.models import Conversation
+from shared.core.clock import utcnow
+from shared.core.models import Conversation
 from tests.fake_open_meteo import OpenMeteoServer
 from tests.harness import ROOT, Stack
 

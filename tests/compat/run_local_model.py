@@ -2,7 +2,7 @@
 generated text comes back with no internet and no key.
 
 Starts llama.cpp's server with Gemma 3 270M, the recording proxy and LiteLLM on free loopback
-ports, then `python -m shared.devstack` with OPENAI_BASE_URL, OPENAI_API_KEY and OPENAI_MODEL
+ports, then `python -m ops.devstack` with OPENAI_BASE_URL, OPENAI_API_KEY and OPENAI_MODEL
 pointing at LiteLLM (with a key set, devstack starts no offline upstream); the worker's probe
 finds LiteLLM keeps no history and picks `local`. Ctrl-C stops it all.
 """
@@ -39,7 +39,7 @@ def run() -> int:
         env = {**os.environ, **chain.gateway_settings()}
         # LiteLLM without a database takes previous_response_id but drops the earlier turns,
         # and `auto` would pick it: our stored history keeps conversations' memory instead.
-        devstack = subprocess.Popen([str(PROJECT_PYTHON), "-m", "shared.devstack"], env=env)
+        devstack = subprocess.Popen([str(PROJECT_PYTHON), "-m", "ops.devstack"], env=env)
         # A SIGTERM to us alone reaches devstack too; then `with` stops the chain.
         signal.signal(signal.SIGTERM, lambda *_: devstack.terminate())
         try:

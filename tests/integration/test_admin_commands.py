@@ -16,7 +16,7 @@ import pytest
 import redis
 from sqlalchemy import create_engine, update
 
-from shared.models import Conversation
+from shared.core.models import Conversation
 from tests.harness import ROOT, VENV_BIN, Stack
 from tests.integration.conftest import DATABASES, chat, wait_for_job
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from shared.models import Job
+from shared.core.models import Job
 from tests.harness import Stack
 from tests.integration.conftest import DATABASES, chat, running, wait_for_job
 

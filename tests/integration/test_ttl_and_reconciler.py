@@ -11,7 +11,7 @@ import pytest
 import redis
 from sqlalchemy import create_engine, select
 
-from shared.models import Job
+from shared.core.models import Job
 from tests.harness import Stack, wait_until
 from tests.integration.conftest import DATABASES, chat, running, wait_for_job
 

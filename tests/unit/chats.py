@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shared.models import Job
-from shared.submission import JobSubmission, submit_job
+from shared.core.models import Job
+from shared.jobs.submission import JobSubmission, submit_job
 
 
 def submit(

@@ -10,10 +10,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from shared import db, redis_client, settings
-from shared.auth import create_token, token_cache
-from shared.celery_app import celery_app
-from shared.migrate import upgrade_database
+from shared.accounts.tokens import create_token, token_cache
+from shared.core import db, redis_client, settings
+from shared.core.celery_app import celery_app
+from shared.core.migrate import upgrade_database
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +42,7 @@ def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Job ids the dispatcher sends to the broker, in order."""
     messages: list[str] = []
-    monkeypatch.setattr("shared.dispatch.send_job", messages.append)
+    monkeypatch.setattr("shared.jobs.dispatch.send_job", messages.append)
     return messages
 
 

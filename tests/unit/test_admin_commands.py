@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from shared.auth import authenticate
-from shared.db import read_session
-from shared.models import User
+from shared.accounts.tokens import authenticate
+from shared.core.db import read_session
+from shared.core.models import User
 
 
 def test_tokens_create_and_revoke(app: Flask) -> None:

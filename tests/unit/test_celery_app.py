@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from shared.celery_app import celery_app
+from shared.core.celery_app import celery_app
 
 
 def test_a_workers_threads_share_the_result_backend_made_at_start() -> None:

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from shared.clock import utcnow
-from shared.conversations import expire_idle_conversations
-from shared.db import read_session, write_session
-from shared.errors import ApiError
-from shared.models import Conversation, Job
+from shared.conversations.expiry import expire_idle_conversations
+from shared.core.clock import utcnow
+from shared.core.db import read_session, write_session
+from shared.core.errors import ApiError
+from shared.core.models import Conversation, Job
 from tests.unit.chats import submit
 
 

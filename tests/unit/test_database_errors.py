@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, select
 
-from shared import db
-from shared.errors import ApiError
+from shared.core import db
+from shared.core.errors import ApiError
 
 
 @pytest.mark.parametrize("reader", [db.read_session, db.read_connection])

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
-from shared import job_states
-from shared.db import read_session, write_session
-from shared.dispatch import dispatch_now, dispatch_soon
-from shared.job_control import cancel_job, submit_tool_outputs
-from shared.job_lifecycle import Outcome, claim_job, finish_job
-from shared.models import Job, User
-from shared.settings import get_settings
+from shared.core.db import read_session, write_session
+from shared.core.models import Job, User
+from shared.core.settings import get_settings
+from shared.jobs import states
+from shared.jobs.control import cancel_job, submit_tool_outputs
+from shared.jobs.dispatch import dispatch_now, dispatch_soon
+from shared.jobs.lifecycle import Outcome, claim_job, finish_job
 from tests.unit.chats import submit
 
 
@@ -22,11 +22,11 @@ def test_a_conversations_later_jobs_wait_for_the_earlier_one(sent: list[str]) ->
     assert sent == [first.id]
     claim = claim_job(first.id)
     assert claim is not None
-    finish_job(claim, Outcome(status=job_states.COMPLETED, result={}))
+    finish_job(claim, Outcome(status=states.COMPLETED, result={}))
     assert sent == [first.id, second.id]
     claim = claim_job(second.id)
     assert claim is not None
-    finish_job(claim, Outcome(status=job_states.FAILED, error={"code": "x", "message": "y"}))
+    finish_job(claim, Outcome(status=states.FAILED, error={"code": "x", "message": "y"}))
     assert sent == [first.id, second.id, third.id]
 
 
@@ -58,7 +58,7 @@ def test_a_users_in_flight_limit_holds_the_rest_back(sent: list[str]) -> None:
     assert claim is not None
     dispatch_soon()
     assert len(sent) == 2  # running counts against the limit too
-    finish_job(claim, Outcome(status=job_states.COMPLETED, result={}))
+    finish_job(claim, Outcome(status=states.COMPLETED, result={}))
     assert sent == [jobs[0].id, jobs[1].id, jobs[2].id]
 
 
@@ -66,7 +66,7 @@ def _waiting_for_a_tool(job_id: str) -> None:
     claim = claim_job(job_id)
     assert claim is not None
     waiting = {"tool_calls": [{"call_id": "call_1", "name": "f", "arguments": "{}"}]}
-    finish_job(claim, Outcome(status=job_states.REQUIRES_ACTION, required_action=waiting))
+    finish_job(claim, Outcome(status=states.REQUIRES_ACTION, required_action=waiting))
 
 
 def test_a_job_resumed_with_tool_outputs_is_not_held_back_by_itself(sent: list[str]) -> None:
@@ -93,7 +93,7 @@ def test_a_job_resumed_with_tool_outputs_can_be_cancelled_before_it_runs(
     body = cancel_job("busy", job.id)
     assert body["status"] == "cancelled" and body["error"]["code"] == "cancelled"
     assert running is not None
-    finish_job(running, Outcome(status=job_states.COMPLETED, result={}))
+    finish_job(running, Outcome(status=states.COMPLETED, result={}))
     assert sent == [job.id, other.id]  # nothing left to send
     assert claim_job(job.id) is None
 
@@ -107,7 +107,7 @@ def test_a_lost_job_whose_response_still_generates_is_left_to_its_next_worker_to
         session.execute(
             update(Job)
             .where(Job.id == job.id)
-            .values(upstream_response_id="resp_generating", queue_state=job_states.READY)
+            .values(upstream_response_id="resp_generating", queue_state=states.READY)
         )
     body = cancel_job("lost", job.id)
     # Cancelling it here would leave the response running upstream, in its conversation.
@@ -150,8 +150,8 @@ def test_the_broker_never_holds_more_than_the_bound(
     assert len(sent) == 3
     with read_session() as session:
         waiting = session.scalars(select(Job.queue_state)).all()
-    assert waiting.count(job_states.SENT) == 3
-    assert waiting.count(job_states.READY) == 9
+    assert waiting.count(states.SENT) == 3
+    assert waiting.count(states.READY) == 9
 
 
 def test_a_message_for_a_running_or_finished_job_is_ignored(sent: list[str]) -> None:
@@ -159,7 +159,7 @@ def test_a_message_for_a_running_or_finished_job_is_ignored(sent: list[str]) -> 
     claim = claim_job(job.id)
     assert claim is not None
     assert claim_job(job.id) is None
-    finish_job(claim, Outcome(status=job_states.COMPLETED, result={}))
+    finish_job(claim, Outcome(status=states.COMPLETED, result={}))
     assert claim_job(job.id) is None
 
 
@@ -171,8 +171,8 @@ def test_a_stale_attempt_cannot_finish_the_job(sent: list[str]) -> None:
         session.execute(update(Job).where(Job.id == job.id).values(queue_state="sent"))
     second = claim_job(job.id)
     assert second is not None and second.attempt == first.attempt + 1
-    assert not finish_job(first, Outcome(status=job_states.FAILED, error={"code": "x"}))
-    assert finish_job(second, Outcome(status=job_states.COMPLETED, result={"output_text": "ok"}))
+    assert not finish_job(first, Outcome(status=states.FAILED, error={"code": "x"}))
+    assert finish_job(second, Outcome(status=states.COMPLETED, result={"output_text": "ok"}))
     with read_session() as session:
         stored = session.get_one(Job, job.id)
     assert stored.status == "completed" and stored.attempts == 2
@@ -181,7 +181,7 @@ def test_a_stale_attempt_cannot_finish_the_job(sent: list[str]) -> None:
 def test_queued_jobs_show_their_place_among_their_users_queue(
     sent: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared.job_queries import get_job, list_jobs
+    from shared.jobs.queries import get_job, list_jobs
 
     monkeypatch.setenv("BROKER_MAX_PENDING", "1")
     get_settings.cache_clear()
@@ -223,15 +223,15 @@ def test_an_idle_gateway_sends_a_job_in_its_submit_without_a_pass(
     sent: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     passes: list[None] = []
-    monkeypatch.setattr("shared.dispatch.dispatch_here", lambda: passes.append(None))
+    monkeypatch.setattr("shared.jobs.dispatch.dispatch_here", lambda: passes.append(None))
     first = submit("u1")
     assert (sent, passes) == ([first.id], [])
     with read_session() as session:
-        assert session.get_one(Job, first.id).queue_state == job_states.SENT
+        assert session.get_one(Job, first.id).queue_state == states.SENT
     # Once a job waits ready (here behind its conversation's first), new jobs go through a pass.
     with write_session() as session:
-        session.execute(update(Job).values(queue_state=job_states.READY))
+        session.execute(update(Job).values(queue_state=states.READY))
     second = submit("u2")
     assert (sent, len(passes)) == ([first.id], 1)
     with read_session() as session:
-        assert session.get_one(Job, second.id).queue_state == job_states.READY
+        assert session.get_one(Job, second.id).queue_state == states.READY

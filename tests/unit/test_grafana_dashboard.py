@@ -10,7 +10,7 @@ from typing import Any
 
 from prometheus_client.metrics import MetricWrapperBase
 
-from shared import metrics
+from shared.core import metrics
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "ops" / "grafana" / "gateway-dashboard.json"
 SAMPLE_SUFFIXES = {
@@ -25,7 +25,7 @@ KEYWORDS |= {"unless", "offset", "inf", "nan"}
 
 
 def exported_series() -> set[str]:
-    """Every series name shared/metrics.py defines, as Prometheus stores it."""
+    """Every series name shared/core/metrics.py defines, as Prometheus stores it."""
     names = set()
     for value in vars(metrics).values():
         if isinstance(value, MetricWrapperBase):
@@ -62,7 +62,9 @@ def test_dashboard_queries_name_only_metrics_the_gateway_exports() -> None:
             names = metric_names(target["expr"])
             assert names, f"{panel['title']!r}: no metric in {target['expr']!r}"
             unknown = names - exported
-            assert not unknown, f"{panel['title']!r}: {sorted(unknown)} not in shared/metrics.py"
+            assert not unknown, (
+                f"{panel['title']!r}: {sorted(unknown)} not in shared/core/metrics.py"
+            )
             seen |= names
     # What the dashboard is for: request rate, p99 latency, jobs by status, queue depth,
     # upstream errors, calls in flight.

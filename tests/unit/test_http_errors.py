@@ -9,8 +9,8 @@ from flask.testing import FlaskClient
 from gunicorn.http.errors import InvalidChunkSize
 from werkzeug.test import TestResponse
 
-from shared.auth import revoke_token
-from shared.settings import get_settings
+from shared.accounts.tokens import revoke_token
+from shared.core.settings import get_settings
 
 
 def error_of(response: object) -> dict[str, object]:

@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from shared import events
-from shared.clock import utcnow
-from shared.db import read_session, write_session
-from shared.errors import ApiError
-from shared.job_lifecycle import (
+from shared.core.clock import utcnow
+from shared.core.db import read_session, write_session
+from shared.core.errors import ApiError
+from shared.core.models import Conversation, Job, Response
+from shared.jobs import events
+from shared.jobs.lifecycle import (
     Claim,
     Outcome,
     claim_job,
@@ -20,9 +21,8 @@ from shared.job_lifecycle import (
     renew_leases,
     store_response,
 )
-from shared.job_queries import get_job
-from shared.models import Conversation, Job, Response
-from shared.submission import JobSubmission, submit_job
+from shared.jobs.queries import get_job
+from shared.jobs.submission import JobSubmission, submit_job
 from tests.unit.chats import submit
 from worker.structured import parsed_output
 from worker.upstream import UpstreamFailure
@@ -75,22 +75,22 @@ def test_an_outcome_the_database_refuses_fails_the_job_instead_of_looping(
 ) -> None:
     from sqlalchemy.exc import DataError
 
-    from shared import job_lifecycle
+    from shared.jobs import lifecycle
     from worker import runner
 
     job, _ = submit_job(JobSubmission(user_id="u", kind="response", request={"input": "hi"}))
     claim = claim_job(job.id)
     assert claim is not None
-    stored: list[job_lifecycle.Outcome] = []
+    stored: list[lifecycle.Outcome] = []
 
-    def finish_job(claim: job_lifecycle.Claim, outcome: job_lifecycle.Outcome) -> bool:
+    def finish_job(claim: lifecycle.Claim, outcome: lifecycle.Outcome) -> bool:
         stored.append(outcome)
         if len(stored) == 1:
             raise DataError("INSERT …", {}, ValueError("string contains NUL"))
-        return job_lifecycle.finish_job(claim, outcome)
+        return lifecycle.finish_job(claim, outcome)
 
     monkeypatch.setattr(runner, "finish_job", finish_job)
-    completed = job_lifecycle.Outcome(status="completed", result={"output_text": "x"})
+    completed = lifecycle.Outcome(status="completed", result={"output_text": "x"})
     assert runner._store(claim, completed)
     body = get_job("u", job.id)
     assert body["status"] == "failed"

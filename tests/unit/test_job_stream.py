@@ -6,10 +6,10 @@ import threading
 
 from sqlalchemy import update
 
-from shared import events
-from shared.db import write_session
-from shared.job_stream import job_events
-from shared.models import Job
+from shared.core.db import write_session
+from shared.core.models import Job
+from shared.jobs import events
+from shared.jobs.stream import job_events
 from tests.unit.chats import submit
 
 

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from shared import events, job_states
-from shared.errors import ApiError
-from shared.job_lifecycle import Claim, Outcome, claim_job, finish_job
-from shared.job_queries import get_job
-from shared.submission import JobSubmission, submit_job
+from shared.core.errors import ApiError
+from shared.jobs import events, states
+from shared.jobs.lifecycle import Claim, Outcome, claim_job, finish_job
+from shared.jobs.queries import get_job
+from shared.jobs.submission import JobSubmission, submit_job
 
 WAIT = 5.0
 
@@ -30,7 +30,7 @@ def running(sent: list[str]) -> Claim:
 @pytest.fixture()
 def finished_soon(running: Claim) -> Iterator[Claim]:
     """The job completes a moment after the test starts waiting for it."""
-    outcome = Outcome(status=job_states.COMPLETED, result={"output_text": "done"})
+    outcome = Outcome(status=states.COMPLETED, result={"output_text": "done"})
     timer = threading.Timer(0.3, finish_job, args=(running, outcome))
     timer.start()
     yield running

@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from shared.log_config import configure_logging
-from shared.settings import load_settings
+from shared.core.log_config import configure_logging
+from shared.core.settings import load_settings
 
 
 def test_json_lines_carry_the_message_level_and_extras(capsys: pytest.CaptureFixture[str]) -> None:

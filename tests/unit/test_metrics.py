@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.metrics import MetricWrapperBase
 
-from shared import metrics, settings
-from shared.redis_client import get_redis
+from shared.core import metrics, settings
+from shared.core.redis_client import get_redis
 from tests.unit.chats import submit
 from worker.metrics_server import BacklogCollector
 

@@ -9,7 +9,7 @@ from collections import Counter
 
 from openai import OpenAI
 
-from shared.openai_client import THREADS_PER_CLIENT, get_openai_client
+from shared.core.openai_client import THREADS_PER_CLIENT, get_openai_client
 
 
 def test_live_threads_share_a_client_up_to_the_limit() -> None:

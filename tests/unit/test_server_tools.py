@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from offline_openai.tool_calls import Request, plan_calls
-from shared.settings import get_settings
-from shared.tool_catalog import SERVER_TOOL_NAMES, function_tool
+from shared.core.settings import get_settings
+from shared.jobs.tool_catalog import SERVER_TOOL_NAMES, function_tool
 from tests.fake_open_meteo import OpenMeteo, OpenMeteoServer
 from worker.tools import TOOL_FUNCTIONS, run_server_tool, weather, world_clock
 from worker.tools import registry as tool_registry

@@ -9,10 +9,10 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from shared import db
-from shared.auth import ensure_user
-from shared.errors import ApiError
-from shared.models import User
+from shared.accounts.tokens import ensure_user
+from shared.core import db
+from shared.core.errors import ApiError
+from shared.core.models import User
 
 
 def _user_count() -> int:

@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from shared import job_states
-from shared.clock import utcnow
-from shared.db import read_session, write_session
-from shared.job_lifecycle import Outcome, claim_job, finish_job
-from shared.models import Conversation, Job, Response
-from shared.settings import get_settings
-from shared.sweeps import purge_old_data, reconcile_jobs
+from shared.core.clock import utcnow
+from shared.core.db import read_session, write_session
+from shared.core.models import Conversation, Job, Response
+from shared.core.settings import get_settings
+from shared.jobs import states
+from shared.jobs.lifecycle import Outcome, claim_job, finish_job
+from shared.jobs.sweeps import purge_old_data, reconcile_jobs
 from tests.unit.chats import submit
 
 
@@ -61,7 +61,7 @@ def test_a_job_that_lost_too_many_workers_fails(sent: list[str]) -> None:
     assert reconcile_jobs().failed == 1
     failed = get(job.id)
     assert failed.status == "failed" and failed.error["code"] == "worker_lost"
-    assert get(later.id).queue_state in (job_states.READY, job_states.SENT)
+    assert get(later.id).queue_state in (states.READY, states.SENT)
 
 
 def test_a_job_resumed_with_tool_outputs_many_times_survives_a_lost_worker(
@@ -95,7 +95,7 @@ def test_purge_removes_old_finished_jobs_and_ended_conversations(
     for job in (old, recent):
         claim = claim_job(job.id)
         assert claim
-        finish_job(claim, Outcome(status=job_states.COMPLETED, result={}))
+        finish_job(claim, Outcome(status=states.COMPLETED, result={}))
     long_ago = utcnow() - timedelta(days=get_settings().RETENTION_DAYS + 1)
     set_job(old.id, finished_at=long_ago)
     with write_session() as session:

@@ -12,8 +12,8 @@ import pytest
 from openai import OpenAI
 from openai.types.responses import ResponseOutputMessage
 
-from shared import events
-from shared.job_lifecycle import Claim, claim_job
+from shared.jobs import events
+from shared.jobs.lifecycle import Claim, claim_job
 from tests.unit.chats import submit
 from worker import upstream
 from worker.cancellation import CancelToken

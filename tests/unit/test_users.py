@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from shared.auth import create_token
-from shared.db import read_session, write_session
-from shared.models import User
+from shared.accounts.tokens import create_token
+from shared.core.db import read_session, write_session
+from shared.core.models import User
 
 
 def _submit(client: FlaskClient, service_token: str, user_id: str) -> str:

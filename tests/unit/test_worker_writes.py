@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from shared import task_names
-from shared.db import read_session
-from shared.errors import ApiError
+from shared.core import task_names
+from shared.core.db import read_session
+from shared.core.errors import ApiError
+from shared.core.models import Conversation, File
 from shared.files import create_file, delete_file
-from shared.job_lifecycle import claim_job
-from shared.models import Conversation, File
+from shared.jobs.lifecycle import claim_job
 from tests.unit.chats import submit
 from worker import persist, turns, upstream_files
 from worker.capabilities import Capabilities

@@ -11,8 +11,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from shared import metrics
-from shared.tool_catalog import SERVER_TOOL_NAMES, SERVER_TOOLS
+from shared.core import metrics
+from shared.jobs.tool_catalog import SERVER_TOOL_NAMES, SERVER_TOOLS
 from worker.tools.arithmetic import calculate
 from worker.tools.results import ToolError, ToolResult
 from worker.tools.weather import get_weather

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from shared.settings import get_settings
+from shared.core.settings import get_settings
 from worker.tools.results import ToolError
 
 TIMEOUT_SECONDS = 5.0

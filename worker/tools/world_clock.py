@@ -7,7 +7,7 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from shared.clock import utcnow
+from shared.core.clock import utcnow
 from worker.tools.results import ToolError
 
 # Not strftime("%A"): that follows the process locale, and the model should always get English.

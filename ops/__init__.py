@@ -1,0 +1,1 @@
+"""Operator tooling: the development stack (`make run`) and the monitoring configuration."""

@@ -1,0 +1,86 @@
+"""`make run`: the whole stack in the foreground under honcho, offline unless OPENAI_API_KEY is set.
+
+Starts a redis-server of its own when none answers at REDIS_URL, and the offline upstream when
+there is no OpenAI key; migrates the database; prints the URL, a token and a curl to paste.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shlex
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+from honcho.manager import Manager
+from redis import Redis
+from redis.exceptions import RedisError
+
+from shared.core.migrate import upgrade_database
+from shared.core.settings import get_settings
+
+DATA = Path("data")
+
+
+def _redis_answers(url: str) -> bool:
+    try:
+        return bool(Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping())
+    except RedisError:
+        return False
+
+
+def _dev_token() -> str:
+    path = DATA / "dev-token"
+    if not path.exists():
+        DATA.mkdir(exist_ok=True)
+        path.write_text("gw_dev_" + secrets.token_urlsafe(24))
+    return path.read_text().strip()
+
+
+def main() -> int:
+    settings = get_settings()
+    env = dict(os.environ)
+    python = shlex.quote(sys.executable)
+    bin_dir = Path(sys.executable).parent
+    processes: dict[str, str] = {}
+    if not _redis_answers(settings.REDIS_URL):
+        port = urlparse(settings.REDIS_URL).port or 6379
+        processes["redis"] = (
+            f"redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no"
+        )
+    if not settings.OPENAI_API_KEY:
+        port = settings.OFFLINE_OPENAI_PORT
+        processes["offline_openai"] = f"{python} -m offline_openai --port {port}"
+        env["OPENAI_BASE_URL"] = f"http://127.0.0.1:{port}/v1"
+    token = settings.BOOTSTRAP_TOKEN or _dev_token()
+    env["BOOTSTRAP_TOKEN"] = token
+    upgrade_database()
+    # The config binds API_PORT and keeps the worker processes' metrics (API_METRICS_DIR).
+    processes["api"] = f"{bin_dir}/gunicorn -c python:api.gunicorn_config 'api:create_app()'"
+    processes["worker"] = (
+        f"{bin_dir}/celery -A worker worker --loglevel INFO --pool threads "
+        f"--concurrency {settings.WORKER_CONCURRENCY} -Q jobs,maintenance"
+    )
+    processes["beat"] = (
+        f"{bin_dir}/celery -A worker beat --loglevel INFO --schedule {DATA}/celerybeat-schedule"
+    )
+    url = f"http://127.0.0.1:{settings.API_PORT}"
+    print(
+        f"\nGateway API: {url}   token: {token}\nTry:\n"
+        f"  curl -s -X POST {url}/v1/chat -H 'Authorization: Bearer {token}' "
+        "-H 'Content-Type: application/json' -H 'Prefer: wait=10' "
+        """-d '{"message": "Hello, my name is Ada", "user_id": "alice"}'\n"""
+        f"Metrics: {url}/metrics, worker :{settings.WORKER_METRICS_PORT}/metrics, "
+        f"beat :{settings.BEAT_METRICS_PORT}/metrics\n",
+        flush=True,
+    )
+    manager = Manager()
+    for name, command in processes.items():
+        manager.add_process(name, command, env=env)
+    manager.loop()
+    return manager.returncode or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

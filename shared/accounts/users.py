@@ -1,0 +1,35 @@
+"""Operators' view of users: list them, set their in-flight limit and scheduling weight."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from shared.accounts.tokens import ensure_user
+from shared.core.db import read_session, write_session
+from shared.core.models import User
+from shared.jobs.dispatch import dispatch_soon
+
+
+def list_users() -> list[User]:
+    with read_session() as session:
+        return list(session.scalars(select(User).order_by(User.id)))
+
+
+def set_limits(
+    user_id: str,
+    *,
+    max_inflight: int | None = None,
+    reset_max_inflight: bool = False,
+    weight: int | None = None,
+) -> User:
+    with write_session() as session:
+        ensure_user(session, user_id)
+        user = session.get_one(User, user_id)
+        if reset_max_inflight:
+            user.max_inflight = None
+        elif max_inflight is not None:
+            user.max_inflight = max_inflight
+        if weight is not None:
+            user.weight = weight
+    dispatch_soon()  # a higher limit may free jobs that were held back
+    return user

@@ -1,0 +1,1 @@
+"""Conversations: their records, TTL expiry, and their history as input items."""

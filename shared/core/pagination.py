@@ -1,0 +1,46 @@
+"""Keyset pagination over time-ordered ids: `limit` plus `after` (an id), newest or oldest first."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from shared.core.errors import ApiError
+
+T = TypeVar("T")
+
+MAX_LIMIT = 100
+
+
+def page(
+    session: Session,
+    query: Select[T],
+    id_column: InstrumentedAttribute[Any],
+    limit: int,
+    after: str | None,
+    newest_first: bool,
+    id_prefix: str,
+) -> tuple[list[T], bool]:
+    """Answer (items, has_more). `after` may name an object since deleted (ids sort in creation
+    order, so the page still starts where it left off) but must be an id of the kind listed."""
+    if after and not after.startswith(f"{id_prefix}_"):
+        raise ApiError(
+            422, "invalid_cursor", f"after must be a {id_prefix}_… id from this list.", "after"
+        )
+    if after:
+        query = query.where(id_column < after if newest_first else id_column > after)
+    query = query.order_by(id_column.desc() if newest_first else id_column.asc()).limit(limit + 1)
+    items = list(session.scalars(query))
+    return items[:limit], len(items) > limit
+
+
+def list_body(data: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": has_more,
+    }

@@ -1,0 +1,1 @@
+"""The job domain: submit, dispatch, run's writes, control, reads, events, sweeps."""
