@@ -1,4 +1,4 @@
-"""One place that turns every failure into DESIGN §4's error body: never HTML, never a traceback."""
+"""One place that turns every failure into the one error body: never HTML, never a traceback."""
 
 from __future__ import annotations
 

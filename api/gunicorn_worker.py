@@ -1,6 +1,6 @@
 """Gunicorn's gthread worker, except that a request gunicorn refuses before the app sees it (a
 malformed request line or header, a bad Content-Length, too many or too large headers) gets
-DESIGN §4's JSON error body rather than gunicorn's HTML page. Status codes and logging are those
+the JSON error body rather than gunicorn's HTML page. Status codes and logging are those
 of gunicorn's own `Worker.handle_error` (gunicorn/workers/base.py)."""
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ EXPECTED_SERVICES = {
     "offline-openai",
     "flower",
 }
-# Settings that must reach every app process (DESIGN.md §10).
+# Settings that must reach every app process.
 PASSED_SETTINGS = {
     "DATABASE_URL", "REDIS_URL", "OPENAI_BASE_URL", "OPENAI_API_KEY", "BOOTSTRAP_TOKEN",
     "CONVERSATION_TTL_MINUTES", "EXPIRY_SWEEP_SECONDS", "JOB_TIMEOUT_SECONDS", "MAX_TOOL_ROUNDS",

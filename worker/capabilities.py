@@ -1,7 +1,7 @@
 """What the upstream can do, found by trying it once per worker process and kept in Redis.
 
 OpenAI serves Conversations, retrieve and real background mode; a LiteLLM proxy, vLLM or Ollama
-often serve only `POST /v1/responses` (DESIGN §8). The probe costs one or two tiny generations.
+often serve only `POST /v1/responses`. The probe costs one or two tiny generations.
 """
 
 from __future__ import annotations

@@ -114,7 +114,7 @@ def _insert_user(dialect: str) -> Executable:
 
 
 def acting_user_id(caller: Caller, requested_user_id: str | None) -> str:
-    """The user a request acts for (DESIGN §4); a service token must name one."""
+    """The user a request acts for; a service token must name one."""
     if not caller.is_service:
         if requested_user_id not in (None, caller.token_user_id):
             raise ApiError(404, "not_found", "No such user.", "user_id")

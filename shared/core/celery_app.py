@@ -24,7 +24,7 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
         broker_pool_limit=50,
-        # Unacked messages come back after this; it exceeds the longest a task can run (§5), and no
+        # Unacked messages come back after this; it exceeds the longest a task can run, and no
         # task is ever sent with a countdown or ETA, so nothing runs twice because of it.
         broker_transport_options={
             "visibility_timeout": settings.visibility_timeout_seconds,

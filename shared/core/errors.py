@@ -1,4 +1,4 @@
-"""The one error type of the service, rendered as DESIGN §4's error body."""
+"""The one error type of the service, rendered as the one error body of every answer."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The durable records (DESIGN §3) as SQLAlchemy 2 typed models."""
+"""The durable records as SQLAlchemy 2 typed models."""
 
 from __future__ import annotations
 

@@ -7,15 +7,15 @@ from typing import Any
 
 from sqlalchemy import and_, exists, or_, update
 
-from shared.core.clock import utcnow
 from shared.core.db import affected, write_session
 from shared.core.errors import ApiError
 from shared.core.models import Job, Response
 from shared.core.redis_client import get_redis
 from shared.jobs import events, states
 from shared.jobs.dispatch import dispatch_soon
-from shared.jobs.lifecycle import lock_conversation, release_next_in_conversation
+from shared.jobs.lifecycle import lock_conversation
 from shared.jobs.queries import get_job, load_job
+from shared.jobs.transitions import Change, moving_jobs
 
 CANCEL_CHANNEL = "gw:cancel"
 CANCEL_WAIT_SECONDS = 2.0
@@ -26,13 +26,11 @@ def cancel_job(user_id: str, job_id: str) -> dict[str, Any]:
     job = load_job(user_id, job_id)
     if job.status in states.TERMINAL:
         raise ApiError(409, "job_not_cancellable", f"The job is already {job.status}.", "job_id")
-    with write_session() as session:
+    with moving_jobs() as jobs:
         if job.conversation_id:
-            lock_conversation(session, job.conversation_id)
-        stopped = affected(
-            session,
-            update(Job)
-            .where(
+            lock_conversation(jobs.session, job.conversation_id)
+        stopped = jobs.move(
+            (
                 Job.id == job_id,
                 # Not held by a worker: queued, waiting for tool outputs, or resumed with them
                 # and waiting for its turn (a message on the broker finds it cancelled). Not a
@@ -49,29 +47,16 @@ def cancel_job(user_id: str, job_id: str) -> dict[str, Any]:
                         ),
                     ),
                 ),
-            )
-            .values(
-                status=states.CANCELLED,
-                queue_state=None,
-                required_action=None,
-                pending_tool_outputs=None,
-                finished_at=utcnow(),
-                error=states.CANCELLED_ERROR,
             ),
+            Change(status=states.CANCELLED, error=states.CANCELLED_ERROR),
         )
-        if stopped and job.conversation_id:
-            release_next_in_conversation(session, job.conversation_id)
         if not stopped:
-            session.execute(
+            jobs.session.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.status == states.IN_PROGRESS)
                 .values(cancel_requested=True)
             )
     if stopped:
-        events.publish(
-            job_id, "status", {"status": states.CANCELLED, "error": states.CANCELLED_ERROR}
-        )
-        dispatch_soon()
         return get_job(user_id, job_id)
     get_redis().publish(CANCEL_CHANNEL, job_id)
     # A running job stops within a second or so; answer with it stopped if we can.

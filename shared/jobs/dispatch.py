@@ -5,7 +5,7 @@ dispatcher picks among them round-robin by user (a user of weight w gets w per l
 user's in-flight limit, and keeps at most BROKER_MAX_PENDING messages waiting on the broker. Only
 one dispatcher runs at a time (a Redis lock); whoever can't take the lock leaves a flag, and the
 holder runs again before letting go. A crash between marking jobs sent and sending them leaves
-jobs `sent` with no message: the reconciler sends those again (DESIGN §5). When nothing else is
+jobs `sent` with no message: the reconciler sends those again. When nothing else is
 ready, a submit marks its own job sent in its transaction (what a pass would pick) and sends it,
 so an idle gateway starts a job without a pass.
 """

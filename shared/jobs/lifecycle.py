@@ -18,7 +18,7 @@ from shared.core.db import affected, insert_unless_present, read_session, row_va
 from shared.core.models import Conversation, Job, Response
 from shared.core.settings import get_settings
 from shared.jobs import events, states
-from shared.jobs.dispatch import dispatch_soon
+from shared.jobs.transitions import Change, moving_jobs
 
 
 @dataclass(frozen=True)
@@ -111,23 +111,6 @@ _POINT_AT_RESPONSE = (
     update(Job)
     .where(*_FENCE)
     .values(upstream_response_id=bindparam("response_id"), pending_tool_outputs=None)
-)
-# Bind names differ from the columns they set: SQLAlchemy keeps those names for itself.
-_FINISH = (
-    update(Job)
-    .where(*_FENCE)
-    .values(
-        status=bindparam("outcome_status"),
-        result=bindparam("outcome_result"),
-        error=bindparam("outcome_error"),
-        required_action=bindparam("outcome_required_action"),
-        queue_state=None,
-        lease_expires_at=None,
-        finished_at=bindparam("finished"),
-    )
-)
-_FINISH_AT_RESPONSE = _FINISH.values(
-    upstream_response_id=bindparam("response_id"), pending_tool_outputs=None
 )
 _ADOPT_UPSTREAM_CONVERSATION = (
     update(Conversation)
@@ -250,39 +233,29 @@ def job_responses(job_id: str) -> list[Response]:
 
 def finish_job(claim: Claim, outcome: Outcome) -> bool:
     """Store the attempt's outcome; answer False if the attempt no longer holds the job."""
-    terminal = outcome.status in states.TERMINAL
     response = outcome.response
-    later_jobs = False
-    with write_session() as session:
+    change = Change(
+        status=outcome.status,
+        result=outcome.result,
+        error=outcome.error,
+        required_action=outcome.required_action,
+        response_id=response.id if response else None,
+    )
+    fence = (
+        Job.id == claim.job_id,
+        Job.attempts == claim.attempt,
+        Job.status == states.IN_PROGRESS,
+    )
+    with moving_jobs() as jobs:
         if claim.conversation_id:
-            submitted = lock_conversation(
-                session, claim.conversation_id, response.id if response else None
-            )
-            later_jobs = submitted is None or submitted > (claim.conversation_seq or 0)
-        if not _update_fenced(
-            session,
-            claim,
-            _FINISH if response is None else _FINISH_AT_RESPONSE,
-            outcome_status=outcome.status,
-            outcome_result=outcome.result,
-            outcome_error=outcome.error,
-            outcome_required_action=outcome.required_action,
-            finished=utcnow() if terminal else None,
-            response_id=response.id if response else None,
-        ):
-            session.rollback()  # the job is another attempt's: the conversation points elsewhere
+            lock_conversation(jobs.session, claim.conversation_id, change.response_id)
+        if not jobs.move(fence, change):
+            # The job is another attempt's: the conversation must not point at this response.
+            jobs.session.rollback()
             return False
         if response is not None:
-            _add_response(session, response)
-        if terminal and claim.conversation_id and later_jobs:
-            release_next_in_conversation(session, claim.conversation_id)
-    events.publish(claim.job_id, "status", job_event(outcome), final=False)
-    dispatch_soon()  # finished or waiting for tool outputs, it no longer holds its user's slot
+            _add_response(jobs.session, response)
     return True
-
-
-def job_event(outcome: Outcome) -> dict[str, Any]:
-    return {"status": outcome.status, "error": outcome.error}
 
 
 def lock_conversation(
@@ -299,15 +272,3 @@ def lock_conversation(
         _POINT_CONVERSATION,
         {"conversation_id": conversation_id, "response_id": last_response_id},
     ).scalar()
-
-
-def release_next_in_conversation(session: Session, conversation_id: str) -> None:
-    """Make the conversation's next job ready once no earlier one is unfinished."""
-    next_job = session.scalar(
-        select(Job)
-        .where(Job.conversation_id == conversation_id, Job.status.in_(states.ACTIVE))
-        .order_by(Job.conversation_seq)
-        .limit(1)
-    )
-    if next_job is not None and next_job.queue_state == states.BLOCKED:
-        next_job.queue_state = states.READY

@@ -1,4 +1,4 @@
-"""The job state machine (DESIGN §5): which status may follow which, in one table."""
+"""The job state machine: which status may follow which, in one table (`transitions` applies it)."""
 
 from __future__ import annotations
 
@@ -32,10 +32,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 BLOCKED = "blocked"  # an earlier job of its conversation has not finished
 READY = "ready"  # may be sent to a worker
 SENT = "sent"  # a message for it is on the broker
-
-
-def can_move(current: str, new: str) -> bool:
-    return new in TRANSITIONS[current]
 
 
 def sources_of(new: str) -> tuple[str, ...]:

@@ -9,14 +9,14 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 
 from shared.core.clock import utcnow
 from shared.core.db import affected, write_session
 from shared.core.models import Conversation, Job
 from shared.core.settings import get_settings
-from shared.jobs import dispatch, events, states
-from shared.jobs.lifecycle import release_next_in_conversation
+from shared.jobs import dispatch, states
+from shared.jobs.transitions import Change, moving_jobs
 
 log = logging.getLogger(__name__)
 
@@ -96,32 +96,13 @@ def reconcile_jobs() -> ReconcileReport:
     return report
 
 
-def _fail(conditions: tuple[object, ...], code: str, message: str) -> int:
-    failed = 0
-    while True:
-        with write_session() as session:
-            rows = list(
-                session.execute(
-                    update(Job)
-                    .where(*conditions)  # type: ignore[arg-type]
-                    .values(
-                        status=states.FAILED,
-                        queue_state=None,
-                        lease_expires_at=None,
-                        finished_at=utcnow(),
-                        error={"code": code, "message": message},
-                    )
-                    .returning(Job.id, Job.conversation_id)
-                )
+def _fail(conditions: tuple[ColumnElement[bool], ...], code: str, message: str) -> int:
+    with moving_jobs() as jobs:
+        return len(
+            jobs.move(
+                conditions, Change(status=states.FAILED, error={"code": code, "message": message})
             )
-            for _job_id, conversation_id in rows:
-                if conversation_id:
-                    release_next_in_conversation(session, conversation_id)
-        for job_id, _conversation_id in rows:
-            events.publish(job_id, "status", {"status": states.FAILED, "error": {"code": code}})
-        failed += len(rows)
-        if len(rows) < BATCH:
-            return failed
+        )
 
 
 def purge_old_data() -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""Chat through the queue: submit, worker, upstream, poll (DESIGN §4, §5, §8)."""
+"""Chat through the queue: submit, worker, upstream, poll."""
 
 from __future__ import annotations
 

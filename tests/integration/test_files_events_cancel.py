@@ -1,4 +1,4 @@
-"""Files and images as inputs, job events over SSE, and cancel (DESIGN §4, §7)."""
+"""Files and images as inputs, job events over SSE, and cancel."""
 
 from __future__ import annotations
 

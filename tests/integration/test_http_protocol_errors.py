@@ -1,6 +1,6 @@
 """Requests gunicorn refuses before the app sees them (malformed header, bad Content-Length,
 too-large headers, unknown HTTP version), and chunked bodies it can't read or that are too
-large, still get DESIGN §4's JSON error body, never HTML or a 500."""
+large, still get the JSON error body, never HTML or a 500."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reliability rules (DESIGN §5, §9), each broken on purpose with real processes: short runs
+"""Reliability rules, each broken on purpose with real processes: short runs
 of the scenarios `make faults` runs at full size."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Secrets stay secret: the OpenAI key and tokens appear in no answer and no log line (§9)."""
+"""Secrets stay secret: the OpenAI key and tokens appear in no answer and no log line."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tools through the queue: server tools, caller tools, hosted tools, structured output (§7)."""
+"""Tools through the queue: server tools, caller tools, hosted tools, structured output."""
 
 from __future__ import annotations
 

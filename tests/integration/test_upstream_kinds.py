@@ -1,4 +1,4 @@
-"""One service, several kinds of upstream (DESIGN §8): the offline upstream plays OpenAI, a
+"""One service, several kinds of upstream: the offline upstream plays OpenAI, a
 LiteLLM proxy (no Conversations API, no retrieve, no real background mode, long response ids)
 and vLLM or Ollama (not even previous_response_id). A conversation behaves the same in each."""
 

@@ -1,4 +1,4 @@
-"""Conversation rules (DESIGN §6) and idempotency keys, below the HTTP layer."""
+"""Conversation rules and idempotency keys, below the HTTP layer."""
 
 from __future__ import annotations
 

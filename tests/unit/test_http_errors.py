@@ -1,4 +1,4 @@
-"""Every bad input gets DESIGN §4's error body, never a 500 or an HTML page."""
+"""Every bad input gets the one error body, never a 500 or an HTML page."""
 
 from __future__ import annotations
 
