@@ -22,6 +22,7 @@ from prometheus_client import (
     multiprocess,
 )
 
+from api.openapi import documented
 from shared.core import metrics
 
 bp = Blueprint("metrics", __name__)
@@ -39,7 +40,9 @@ def register_metrics(app: Flask) -> None:
 
 
 @bp.get("/metrics")
+@documented({"HTTP_200": None}, public=True)
 def scrape() -> Response:
+    """Prometheus metrics of the API (keep this off the public internet)."""
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

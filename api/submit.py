@@ -11,7 +11,7 @@ from shared.core.errors import ApiError
 from shared.core.models import Job
 from shared.jobs import states
 from shared.jobs.queries import get_job
-from shared.jobs.views import job_body
+from shared.views import job_body
 
 PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait=(\d+(?:\.\d+)?)")
 MAX_PREFER_WAIT = 30.0

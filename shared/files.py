@@ -16,12 +16,12 @@ from shared.core.errors import ApiError, not_found
 from shared.core.ids import new_id
 from shared.core.models import File
 from shared.core.settings import get_settings
-from shared.jobs.views import file_body
+from shared.views import MediaType, deleted_body, file_body
 
 ACCEPTED = "PDF, PNG, JPEG, WebP, GIF or UTF-8 plain text"
 
 
-def sniff_media_type(content: bytes) -> str | None:
+def sniff_media_type(content: bytes) -> MediaType | None:
     """The media type the bytes are, among the accepted ones."""
     if content.startswith(b"%PDF-"):
         return "application/pdf"
@@ -89,7 +89,7 @@ def delete_file(user_id: str, file_id: str) -> dict[str, Any]:
     upstream_id = deleted.upstream_id
     if upstream_id:
         celery_app.send_task(task_names.DELETE_UPSTREAM_FILE, args=[upstream_id])
-    return {"id": file_id, "object": "file.deleted", "deleted": True}
+    return deleted_body(file_id, "file")
 
 
 def file_for_upload(file_id: str) -> tuple[File, bytes] | None:

@@ -5,16 +5,27 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, request
 
 from api.http import json_body, submitting_user
+from api.openapi import SubmitHeaders, documented
 from api.schemas import ChatRequest
 from api.submit import accepted, idempotency_key
 from shared.jobs.request_rules import check_tools
 from shared.jobs.submission import JobSubmission, submit_job
+from shared.views import JobBody
 
 bp = Blueprint("chat", __name__)
 
 
 @bp.post("/v1/chat")
+@documented(
+    {
+        "HTTP_202": (JobBody, "the job, queued"),
+        "HTTP_200": (JobBody, "the finished job, when Prefer: wait=N saw it end"),
+    },
+    json=ChatRequest,
+    headers=SubmitHeaders,
+)
 def post_chat() -> Response:
+    """Send a message; answers at once with a job."""
     body = json_body(ChatRequest)
     user_id = submitting_user(body.user_id)
     job_request = body.model_dump(

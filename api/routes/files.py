@@ -7,15 +7,19 @@ from typing import Any
 from flask import Blueprint, request
 
 from api.http import acting_user, query, submitting_user
+from api.openapi import FileUpload, documented
 from api.schemas import UserQuery
 from shared import files
 from shared.core.errors import ApiError
+from shared.views import DeletedBody, FileBody
 
 bp = Blueprint("files", __name__)
 
 
 @bp.post("/v1/files")
+@documented({"HTTP_201": FileBody}, form=FileUpload)
 def upload_file() -> tuple[dict[str, Any], int]:
+    """Upload a file (PDF, image or text)."""
     if not request.mimetype == "multipart/form-data":
         raise ApiError(415, "unsupported_media_type", "Upload the file as multipart/form-data.")
     upload = request.files.get("file")
@@ -27,10 +31,14 @@ def upload_file() -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/v1/files/<file_id>")
+@documented({"HTTP_200": FileBody}, query=UserQuery)
 def read_file(file_id: str) -> dict[str, Any]:
+    """One file."""
     return files.get_file(acting_user(query(UserQuery).user_id), file_id)
 
 
 @bp.delete("/v1/files/<file_id>")
+@documented({"HTTP_200": DeletedBody}, query=UserQuery)
 def remove_file(file_id: str) -> dict[str, Any]:
+    """Delete a file."""
     return files.delete_file(acting_user(query(UserQuery).user_id), file_id)

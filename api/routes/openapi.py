@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint
 
-from api.openapi_doc import build_document
+from api.openapi import document
 
 bp = Blueprint("openapi", __name__)
 
 
-@lru_cache(maxsize=1)
-def _document() -> dict[str, Any]:
-    return build_document()
-
-
 @bp.get("/openapi.json")
 def openapi_json() -> dict[str, Any]:
-    return _document()
+    return document()

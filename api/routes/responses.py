@@ -7,17 +7,28 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 
 from api.http import acting_user, json_body, query, submitting_user
+from api.openapi import SubmitHeaders, documented
 from api.schemas import ResponsesRequest, UserQuery
 from api.submit import accepted, idempotency_key
 from shared.conversations.service import get_response
 from shared.jobs.request_rules import check_files, check_text_format, check_tools
 from shared.jobs.submission import JobSubmission, submit_job
+from shared.views import JobBody, StoredResponseBody
 
 bp = Blueprint("responses", __name__)
 
 
 @bp.post("/v1/responses")
+@documented(
+    {
+        "HTTP_202": (JobBody, "the job, queued"),
+        "HTTP_200": (JobBody, "the finished job, when Prefer: wait=N saw it end"),
+    },
+    json=ResponsesRequest,
+    headers=SubmitHeaders,
+)
 def post_response() -> Response:
+    """A general Responses request; answers at once with a job."""
     body = json_body(ResponsesRequest)
     user_id = submitting_user(body.user_id)
     job_request = body.model_dump(
@@ -44,5 +55,7 @@ def post_response() -> Response:
 
 
 @bp.get("/v1/responses/<response_id>")
+@documented({"HTTP_200": StoredResponseBody}, query=UserQuery)
 def read_response(response_id: str) -> dict[str, Any]:
+    """One stored response."""
     return get_response(acting_user(query(UserQuery).user_id), response_id)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from flask import Blueprint, Response, send_from_directory
 
+from api.openapi import documented
+
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
 # No inline script or style, nothing from another origin: the page only talks to this API.
@@ -23,7 +25,9 @@ bp = Blueprint("web", __name__, static_folder=str(STATIC), static_url_path="/sta
 
 
 @bp.get("/")
+@documented({"HTTP_200": None}, public=True)
 def index() -> Response:
+    """The web chat page (its files are under /static/)."""
     return send_from_directory(STATIC, "index.html", max_age=0)
 
 

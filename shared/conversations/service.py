@@ -15,7 +15,7 @@ from shared.core.models import Conversation, Job, Response
 from shared.core.pagination import list_body, page
 from shared.core.settings import get_settings
 from shared.jobs import states
-from shared.jobs.views import conversation_body, response_body
+from shared.views import conversation_body, deleted_body, response_body
 
 
 def _ttl() -> float:
@@ -84,7 +84,7 @@ def delete_conversation(user_id: str, conversation_id: str) -> dict[str, Any]:
         session.delete(conversation)
     if upstream_id:
         celery_app.send_task(task_names.DELETE_UPSTREAM_CONVERSATION, args=[upstream_id])
-    return {"id": conversation_id, "object": "conversation.deleted", "deleted": True}
+    return deleted_body(conversation_id, "conversation")
 
 
 def list_responses(

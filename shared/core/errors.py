@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -20,6 +22,19 @@ ERROR_TYPES = {
     431: "invalid_request_error",
     503: "service_unavailable_error",
 }
+
+
+class ErrorDetail(BaseModel):
+    type: str
+    code: str
+    message: str
+    param: str | None
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer."""
+
+    error: ErrorDetail
 
 
 class ApiError(Exception):
@@ -41,14 +56,14 @@ class ApiError(Exception):
         self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
-        return {
-            "error": {
-                "type": ERROR_TYPES.get(self.status, "api_error"),
-                "code": self.code,
-                "message": self.message,
-                "param": self.param,
-            }
-        }
+        return ErrorBody(
+            error=ErrorDetail(
+                type=ERROR_TYPES.get(self.status, "api_error"),
+                code=self.code,
+                message=self.message,
+                param=self.param,
+            )
+        ).model_dump()
 
 
 def not_found(what: str, param: str | None = None) -> ApiError:

@@ -17,7 +17,7 @@ from shared.core.models import Conversation, Job, Response
 from shared.core.redis_client import get_redis
 from shared.core.settings import get_settings
 from shared.jobs import dispatch, states
-from shared.jobs.views import conversation_body, job_body, response_body
+from shared.views import conversation_body, job_body, response_body
 
 QUEUES = (task_names.JOBS_QUEUE, task_names.MAINTENANCE_QUEUE)
 

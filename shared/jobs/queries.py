@@ -14,7 +14,7 @@ from shared.core.errors import not_found
 from shared.core.models import Job
 from shared.core.pagination import list_body, page
 from shared.jobs import events, states
-from shared.jobs.views import JobColumns, job_body
+from shared.views import JobColumns, job_body
 
 FALLBACK_POLL_SECONDS = 0.25
 

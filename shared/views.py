@@ -1,0 +1,200 @@
+"""The API's bodies as pydantic models, the one source of what each holds (and of /openapi.json),
+and the builders that fill them from the records."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypeAlias, get_args
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Row
+
+from shared.core.clock import unix
+from shared.core.models import Conversation, File, Job, Response
+from shared.core.pagination import ListBody
+from shared.jobs import states
+
+# A job as an entity, or as a row of the jobs table read by a Core statement: its columns go by
+# the same names, and the union has type checks hold a reader to the names `Job` has.
+JobColumns: TypeAlias = Job | Row[Any]
+
+JobStatus = Literal[
+    "queued", "in_progress", "requires_action", "completed", "failed", "cancelled", "incomplete"
+]
+assert set(get_args(JobStatus)) == states.ALL
+# What an upload may be (the files service tells them by their bytes).
+MediaType = Literal[
+    "application/pdf", "image/png", "image/jpeg", "image/webp", "image/gif", "text/plain"
+]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class JobResult(BaseModel):
+    """What the job's responses made; while it runs, the text so far."""
+
+    model_config = ConfigDict(extra="allow")
+
+    response_id: str | None = Field(None, description="null while the job runs")
+    output_text: str = ""
+    output: list[Any] = []
+    usage: dict[str, Any] | None = None
+    parsed: Any = Field(None, description="the object a json_schema text format asked for")
+
+
+class JobError(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    message: str = ""
+
+
+class JobBody(_Body):
+    id: str
+    object: Literal["job"]
+    kind: Literal["chat", "response"]
+    status: JobStatus
+    conversation_id: str | None
+    created_at: int
+    started_at: int | None
+    finished_at: int | None
+    attempts: int
+    queue_position: int | None = Field(None, description="only while queued")
+    result: JobResult | None
+    error: JobError | None
+    required_action: dict[str, Any] | None
+
+
+class ConversationBody(_Body):
+    id: str
+    object: Literal["conversation"]
+    user_id: str
+    status: Literal["active", "closed", "expired"]
+    metadata: dict[str, str]
+    created_at: int
+    last_active_at: int
+    expires_at: int | None
+    closed_at: int | None
+    expired_at: int | None
+
+
+class StoredResponseBody(_Body):
+    id: str
+    object: Literal["response"]
+    job_id: str | None
+    conversation_id: str | None
+    model: str
+    status: str
+    output_text: str
+    output: list[Any]
+    usage: dict[str, Any] | None
+    created_at: int
+
+
+class FileBody(_Body):
+    id: str
+    object: Literal["file"]
+    filename: str
+    media_type: MediaType
+    bytes: int
+    sha256: str
+    created_at: int
+
+
+class DeletedBody(_Body):
+    id: str
+    object: Literal["conversation.deleted", "file.deleted"]
+    deleted: bool
+
+
+class JobList(ListBody):
+    data: list[JobBody]
+
+
+class ConversationList(ListBody):
+    data: list[ConversationBody]
+
+
+class StoredResponseList(ListBody):
+    data: list[StoredResponseBody]
+
+
+def _dump(body: BaseModel) -> dict[str, Any]:
+    # Only what the builder set: optional fields it left out stay out of the body.
+    return body.model_dump(exclude_unset=True)
+
+
+def job_body(job: JobColumns, queue_position: int | None = None) -> dict[str, Any]:
+    body = JobBody(
+        id=job.id,
+        object="job",
+        kind=job.kind,
+        status=job.status,
+        conversation_id=job.conversation_id,
+        created_at=unix(job.created_at),
+        started_at=unix(job.started_at),
+        finished_at=unix(job.finished_at),
+        attempts=job.attempts,
+        result=job.result,
+        error=job.error,
+        required_action=job.required_action,
+    )
+    if queue_position is not None:
+        body.queue_position = queue_position
+    return _dump(body)
+
+
+def conversation_body(conversation: Conversation, ttl_seconds: float) -> dict[str, Any]:
+    expires_at = None
+    if conversation.status == "active":
+        expires_at = int(conversation.last_active_at.timestamp() + ttl_seconds)
+    return _dump(
+        ConversationBody(
+            id=conversation.id,
+            object="conversation",
+            user_id=conversation.user_id,
+            status=conversation.status,
+            metadata=conversation.meta,
+            created_at=unix(conversation.created_at),
+            last_active_at=unix(conversation.last_active_at),
+            expires_at=expires_at,
+            closed_at=unix(conversation.closed_at),
+            expired_at=unix(conversation.expired_at),
+        )
+    )
+
+
+def response_body(response: Response) -> dict[str, Any]:
+    return _dump(
+        StoredResponseBody(
+            id=response.id,
+            object="response",
+            job_id=response.job_id,
+            conversation_id=response.conversation_id,
+            model=response.model,
+            status=response.status,
+            output_text=response.output_text,
+            output=response.output,
+            usage=response.usage,
+            created_at=unix(response.created_at),
+        )
+    )
+
+
+def file_body(file: File) -> dict[str, Any]:
+    return _dump(
+        FileBody(
+            id=file.id,
+            object="file",
+            filename=file.filename,
+            media_type=file.media_type,
+            bytes=file.size,
+            sha256=file.sha256,
+            created_at=unix(file.created_at),
+        )
+    )
+
+
+def deleted_body(object_id: str, kind: Literal["conversation", "file"]) -> dict[str, Any]:
+    return _dump(DeletedBody(id=object_id, object=f"{kind}.deleted", deleted=True))
