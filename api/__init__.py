@@ -13,7 +13,7 @@ from api.auth import register_authentication
 from api.commands import register_commands
 from api.errors import register_error_handlers
 from api.routes import chat, conversations, files, health, jobs, openapi, responses, web
-from shared.core.errors import ApiError
+from shared.core.errors import NotFound
 from shared.core.log_config import configure_logging
 from shared.core.settings import get_settings
 
@@ -44,7 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     def _refuse_unstorable_ids() -> None:
         # No id holds a control character, and PostgreSQL refuses NUL in any text parameter.
         if any(CONTROL_CHARACTER.search(value) for value in (request.view_args or {}).values()):
-            raise ApiError(404, "not_found", "No object has that id.")
+            raise NotFound("not_found", "No object has that id.")
 
     @app.before_request
     def _limit_body() -> None:

@@ -10,7 +10,7 @@ import uuid
 from flask import Flask, Response, g, request
 
 from shared.accounts.tokens import authenticate
-from shared.core.errors import ApiError
+from shared.core.errors import Unauthenticated
 from shared.core.log_context import replace_log_fields
 
 log = logging.getLogger("api.requests")
@@ -29,12 +29,7 @@ def register_authentication(app: Flask) -> None:
             return
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(
-                401,
-                "missing_token",
-                "Send Authorization: Bearer <token>.",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+            raise Unauthenticated("missing_token", "Send Authorization: Bearer <token>.")
         g.caller = authenticate(token.strip())
 
     @app.after_request

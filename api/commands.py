@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from shared.accounts import users as user_accounts
 from shared.accounts.tokens import create_token, revoke_token
 from shared.conversations.expiry import expire_idle_conversations
-from shared.core.errors import ApiError
+from shared.core.errors import DomainError
 from shared.jobs import operations
 from shared.jobs.sweeps import purge_old_data, reconcile_jobs
 
@@ -74,7 +74,7 @@ def _refusals() -> Iterator[None]:
     exit code 1."""
     try:
         yield
-    except ApiError as exc:
+    except DomainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
     except RedisError as exc:
         raise click.ClickException(f"redis_unavailable: {exc}") from None

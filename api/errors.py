@@ -7,17 +7,55 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from gunicorn.http.errors import ParseException
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from shared.core.errors import ApiError
+from shared.core.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    MalformedRequest,
+    NotFound,
+    RateLimited,
+    TooLarge,
+    Unauthenticated,
+    Unavailable,
+    UnsupportedMediaType,
+)
 
 log = logging.getLogger(__name__)
 
-RETRY = {"Retry-After": "1"}
+# Each domain error's status, and the error `type` every status reports.
+STATUSES: dict[type[DomainError], int] = {
+    MalformedRequest: 400,
+    Unauthenticated: 401,
+    NotFound: 404,
+    Conflict: 409,
+    TooLarge: 413,
+    UnsupportedMediaType: 415,
+    InvalidInput: 422,
+    RateLimited: 429,
+    Unavailable: 503,
+}
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    409: "conflict_error",
+    413: "invalid_request_error",
+    414: "invalid_request_error",
+    415: "invalid_request_error",
+    417: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+    431: "invalid_request_error",
+    503: "service_unavailable_error",
+}
 
 HTTP_CODES = {
     400: "bad_request",
@@ -28,14 +66,45 @@ HTTP_CODES = {
 }
 
 
-def render(error: ApiError) -> Response:
-    response = jsonify(error.body())
-    response.status_code = error.status
-    response.headers.update(error.headers)
+class ErrorDetail(BaseModel):
+    type: str
+    code: str
+    message: str
+    param: str | None
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer."""
+
+    error: ErrorDetail
+
+
+def error_body(status: int, code: str, message: str, param: str | None = None) -> dict[str, Any]:
+    detail = ErrorDetail(
+        type=ERROR_TYPES.get(status, "api_error"), code=code, message=message, param=param
+    )
+    return ErrorBody(error=detail).model_dump()
+
+
+def error_response(status: int, code: str, message: str, param: str | None = None) -> Response:
+    response = jsonify(error_body(status, code, message, param))
+    response.status_code = status
     return response
 
 
-def validation_error(exc: ValidationError, data: Any = None) -> ApiError:
+def render(error: DomainError) -> Response:
+    status = next(STATUSES[kind] for kind in type(error).__mro__ if kind in STATUSES)
+    response = error_response(status, error.code, error.message, error.param)
+    if isinstance(error, Unauthenticated):
+        response.headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(error.retry_after)
+    elif isinstance(error, Unavailable):
+        response.headers["Retry-After"] = "1"
+    return response
+
+
+def validation_error(exc: ValidationError, data: Any = None) -> InvalidInput:
     """The most specific of pydantic's errors, naming the field by its path in `data` (the
     input validated): pydantic's location also names the union member it tried (`constrained-str`,
     `list[InputMessage]`, a discriminator's value), which no client wrote."""
@@ -48,9 +117,9 @@ def validation_error(exc: ValidationError, data: Any = None) -> ApiError:
     )
     error, param = errors[chosen], ".".join(map(str, paths[chosen])) or None
     if error["type"] == "extra_forbidden":
-        return ApiError(422, "unknown_parameter", f"Unknown parameter: {param}.", param)
+        return InvalidInput("unknown_parameter", f"Unknown parameter: {param}.", param)
     message = error["msg"]
-    return ApiError(422, "invalid_parameter", f"{param}: {message}" if param else message, param)
+    return InvalidInput("invalid_parameter", f"{param}: {message}" if param else message, param)
 
 
 def _path_in(data: Any, error: ErrorDetails) -> list[str | int]:
@@ -70,7 +139,7 @@ def _path_in(data: Any, error: ErrorDetails) -> list[str | int]:
 
 
 def register_error_handlers(app: Flask) -> None:
-    app.register_error_handler(ApiError, render)
+    app.register_error_handler(DomainError, render)
 
     @app.errorhandler(ValidationError)
     def _invalid(exc: ValidationError) -> Response:
@@ -79,9 +148,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RedisConnectionError)
     @app.errorhandler(RedisTimeoutError)
     def _redis_down(exc: Exception) -> Response:
-        return render(
-            ApiError(503, "redis_unavailable", "Redis is unavailable; try again.", None, RETRY)
-        )
+        return render(Unavailable("redis_unavailable", "Redis is unavailable; try again."))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
@@ -90,7 +157,7 @@ def register_error_handlers(app: Flask) -> None:
         message = exc.description or exc.name
         if status == 413:
             message = "The request body is too large."
-        response = render(ApiError(status, code, message))
+        response = error_response(status, code, message)
         if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
@@ -98,9 +165,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ParseException)
     def _unreadable_body(exc: ParseException) -> Response:
         # gunicorn reads the body as the app asks for it: a malformed chunk surfaces here.
-        return render(ApiError(400, "bad_request", f"The request body is malformed: {exc}."))
+        return render(MalformedRequest("bad_request", f"The request body is malformed: {exc}."))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error")
-        return render(ApiError(500, "internal_error", "The gateway failed; this is a bug."))
+        return error_response(500, "internal_error", "The gateway failed; this is a bug.")

@@ -17,7 +17,7 @@ from gunicorn.http import errors
 from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers.gthread import ThreadWorker
 
-from shared.core.errors import ApiError
+from api.errors import error_body
 
 # (exceptions, status, code, message) in gunicorn's order; `{}` is the exception's text.
 REFUSALS: tuple[tuple[tuple[type[BaseException], ...], int, str, str], ...] = (
@@ -58,7 +58,7 @@ APP_FAULTS = (errors.InvalidResponseHeader, errors.InvalidResponseHeaderName)
 MAX_ECHO = 200  # characters of the refused input quoted back (the request line has no limit)
 
 
-def refusal(exc: BaseException) -> ApiError | None:
+def refusal(exc: BaseException) -> tuple[int, str, str] | None:
     """The answer to a request gunicorn refused; None when the fault is not the client's."""
     if isinstance(exc, APP_FAULTS):
         return None
@@ -66,7 +66,7 @@ def refusal(exc: BaseException) -> ApiError | None:
         if isinstance(exc, types):
             text = str(exc)
             text = text if len(text) <= MAX_ECHO else text[:MAX_ECHO] + "…"
-            return ApiError(status, code, message.format(text))
+            return status, code, message.format(text)
     return None
 
 
@@ -74,8 +74,8 @@ class JsonErrorThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn is 
     def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: BaseException) -> None:
         request_start = datetime.now()
         addr = addr or ("", -1)  # unix socket case
-        error = refusal(exc)
-        if error is not None:
+        answer = refusal(exc)
+        if answer is not None:
             if isinstance(exc, errors.InvalidHeader | errors.InvalidHeaderName) and not req:
                 req = getattr(exc, "req", None)  # for the access log
             self.log.warning(f"Invalid request from ip={addr[0]}: {exc}")
@@ -86,10 +86,11 @@ class JsonErrorThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn is 
                 self.log.exception("Error handling request %s", req.uri)
             else:
                 self.log.exception("Error handling request (no URI read)")
-            error = ApiError(500, "internal_error", "The gateway failed; this is a bug.")
+            answer = 500, "internal_error", "The gateway failed; this is a bug."
 
-        body = json.dumps(error.body()).encode()
-        status = f"{error.status} {HTTPStatus(error.status).phrase}"
+        status_code = answer[0]
+        body = json.dumps(error_body(*answer)).encode()
+        status = f"{status_code} {HTTPStatus(status_code).phrase}"
         if req is not None:
             environ = default_environ(req, client, self.cfg)
             environ["REMOTE_ADDR"] = addr[0]

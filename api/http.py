@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from api.errors import validation_error
 from shared.accounts.rate_limit import check_rate_limit
 from shared.accounts.tokens import Caller, acting_user_id
-from shared.core.errors import ApiError
+from shared.core.errors import MalformedRequest, UnsupportedMediaType
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -23,17 +23,19 @@ def json_body(model: type[M], optional: bool = False) -> M:
     if not raw and optional:
         return model()
     if not request.is_json:
-        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+        raise UnsupportedMediaType("unsupported_media_type", "Send the body as application/json.")
     try:
         data = json.loads(raw.decode("utf-8"), parse_constant=_not_json)
     except UnicodeDecodeError:
-        raise ApiError(400, "invalid_json", "The body is not valid UTF-8.") from None
+        raise MalformedRequest("invalid_json", "The body is not valid UTF-8.") from None
     except (ValueError, RecursionError):
-        raise ApiError(400, "invalid_json", "The body is not valid JSON.") from None
+        raise MalformedRequest("invalid_json", "The body is not valid JSON.") from None
     if not isinstance(data, dict):
-        raise ApiError(400, "invalid_json", "The body must be a JSON object.")
+        raise MalformedRequest("invalid_json", "The body must be a JSON object.")
     if _depth(data) > MAX_JSON_DEPTH:
-        raise ApiError(400, "invalid_json", f"The body nests deeper than {MAX_JSON_DEPTH} levels.")
+        raise MalformedRequest(
+            "invalid_json", f"The body nests deeper than {MAX_JSON_DEPTH} levels."
+        )
     return _validate(model, data)
 
 

@@ -14,7 +14,7 @@ from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
 from spectree.models import SecureType, Server
 from spectree.plugins.flask_plugin import FlaskPlugin
 
-from shared.core.errors import ErrorBody
+from api.errors import ErrorBody
 
 View = TypeVar("View", bound=Callable[..., Any])
 

@@ -7,7 +7,7 @@ import re
 from flask import Response, jsonify, request
 from werkzeug.datastructures import Headers
 
-from shared.core.errors import ApiError
+from shared.core.errors import InvalidInput
 from shared.core.models import Job
 from shared.jobs import states
 from shared.jobs.queries import get_job
@@ -22,8 +22,7 @@ def idempotency_key(headers: Headers) -> str | None:
     if key is None:
         return None
     if not 1 <= len(key) <= 255:
-        raise ApiError(
-            422,
+        raise InvalidInput(
             "invalid_idempotency_key",
             "Idempotency-Key must be 1-255 characters.",
             "Idempotency-Key",

@@ -12,7 +12,7 @@ from shared.accounts.tokens import ensure_user
 from shared.core import task_names
 from shared.core.celery_app import celery_app
 from shared.core.db import read_session, write_session
-from shared.core.errors import ApiError, not_found
+from shared.core.errors import InvalidInput, TooLarge, UnsupportedMediaType, not_found
 from shared.core.ids import new_id
 from shared.core.models import File
 from shared.core.settings import get_settings
@@ -42,12 +42,12 @@ def sniff_media_type(content: bytes) -> MediaType | None:
 
 def create_file(user_id: str, filename: str, content: bytes) -> dict[str, Any]:
     if len(content) > get_settings().MAX_UPLOAD_BYTES:
-        raise ApiError(413, "file_too_large", "The file is larger than MAX_UPLOAD_BYTES.", "file")
+        raise TooLarge("file_too_large", "The file is larger than MAX_UPLOAD_BYTES.", "file")
     if not content:
-        raise ApiError(422, "empty_file", "The file is empty.", "file")
+        raise InvalidInput("empty_file", "The file is empty.", "file")
     media_type = sniff_media_type(content)
     if media_type is None:
-        raise ApiError(415, "unsupported_file_type", f"Upload a {ACCEPTED} file.", "file")
+        raise UnsupportedMediaType("unsupported_file_type", f"Upload a {ACCEPTED} file.", "file")
     file = File(
         id=new_id("file"),
         user_id=user_id,

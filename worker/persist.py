@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from shared.core.errors import ApiError
+from shared.core.errors import DatabaseUnavailable
 from shared.core.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -27,8 +27,8 @@ def persist(write: Callable[[], T]) -> T:
     while True:
         try:
             return write()
-        except ApiError as exc:
-            if exc.code != "database_unavailable" or time.monotonic() > deadline:
+        except DatabaseUnavailable:
+            if time.monotonic() > deadline:
                 raise
             log.warning("database unavailable; retrying a job write in %.1f s", RETRY_INTERVAL)
             time.sleep(RETRY_INTERVAL)

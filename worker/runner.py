@@ -10,7 +10,7 @@ from openai.types.responses import Response as UpstreamResponse
 
 from shared.core import metrics
 from shared.core.clock import utcnow
-from shared.core.errors import ApiError
+from shared.core.errors import DatabaseUnavailable
 from shared.core.log_context import add_log_fields, log_fields
 from shared.core.models import Response
 from shared.core.settings import get_settings
@@ -46,7 +46,7 @@ def run_job(job_id: str) -> None:
     try:
         # A busy database must not cost the job the reconciler's wait for a re-send.
         claim = persist(partial(claim_job, job_id))
-    except ApiError as exc:
+    except DatabaseUnavailable as exc:
         log.warning("job %s not claimed (%s); the reconciler sends it again", job_id, exc.message)
         return
     if claim is None:
@@ -73,7 +73,7 @@ def _run_claimed(claim: Claim, cancel: CancelToken) -> None:
     try:
         history += earlier_responses(claim)
         outcome = execute(claim, cancel, history)
-    except ApiError as exc:
+    except DatabaseUnavailable as exc:
         # The database is away: this attempt can't record anything. Its lease runs out and
         # the reconciler gives the job to a worker again once the database is back.
         log.warning("job attempt abandoned: %s", exc.message)
@@ -102,7 +102,7 @@ def _store(claim: Claim, outcome: Outcome) -> bool:
     the job ends rather than being run again and again by the reconciler."""
     try:
         return persist(partial(finish_job, claim, outcome))
-    except ApiError:
+    except DatabaseUnavailable:
         raise
     except Exception:
         log.exception("job %s: its outcome could not be stored", claim.job_id)

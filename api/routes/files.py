@@ -10,7 +10,7 @@ from api.http import acting_user, query, submitting_user
 from api.openapi import FileUpload, documented
 from api.schemas import UserQuery
 from shared import files
-from shared.core.errors import ApiError
+from shared.core.errors import InvalidInput, UnsupportedMediaType
 from shared.views import DeletedBody, FileBody
 
 bp = Blueprint("files", __name__)
@@ -21,10 +21,12 @@ bp = Blueprint("files", __name__)
 def upload_file() -> tuple[dict[str, Any], int]:
     """Upload a file (PDF, image or text)."""
     if not request.mimetype == "multipart/form-data":
-        raise ApiError(415, "unsupported_media_type", "Upload the file as multipart/form-data.")
+        raise UnsupportedMediaType(
+            "unsupported_media_type", "Upload the file as multipart/form-data."
+        )
     upload = request.files.get("file")
     if upload is None:
-        raise ApiError(422, "missing_file", "Send the file in a form field named 'file'.", "file")
+        raise InvalidInput("missing_file", "Send the file in a form field named 'file'.", "file")
     user_id = submitting_user(request.form.get("user_id") or query(UserQuery).user_id)
     body = files.create_file(user_id, upload.filename or "upload", upload.read())
     return body, 201

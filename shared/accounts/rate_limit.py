@@ -7,7 +7,7 @@ import time
 
 from redis.exceptions import RedisError
 
-from shared.core.errors import ApiError
+from shared.core.errors import RateLimited
 from shared.core.redis_client import get_redis
 from shared.core.settings import get_settings
 
@@ -35,9 +35,8 @@ def check_rate_limit(user_id: str) -> None:
         return
     if count > limit:
         retry_after = max(1, int((current + 1) * window - now) + 1)
-        raise ApiError(
-            429,
+        raise RateLimited(
             "rate_limited",
             f"More than {get_settings().RATE_LIMIT} submits; retry after {retry_after} s.",
-            headers={"Retry-After": str(retry_after)},
+            retry_after,
         )

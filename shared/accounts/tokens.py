@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from shared.core.clock import utcnow
 from shared.core.db import affected, read_session, upsert_insert, write_session
-from shared.core.errors import ApiError
+from shared.core.errors import InvalidInput, NotFound, Unauthenticated
 from shared.core.ids import new_id
 from shared.core.models import ApiToken, User
 
@@ -83,7 +83,7 @@ def authenticate(token: str) -> Caller:
             caller = Caller(token_user_id=row.user_id, kind=row.kind)
         token_cache.put(digest, caller)
     if caller is None:
-        raise ApiError(401, "invalid_token", "The bearer token is missing, unknown or revoked.")
+        raise Unauthenticated("invalid_token", "The bearer token is missing, unknown or revoked.")
     return caller
 
 
@@ -117,13 +117,13 @@ def acting_user_id(caller: Caller, requested_user_id: str | None) -> str:
     """The user a request acts for; a service token must name one."""
     if not caller.is_service:
         if requested_user_id not in (None, caller.token_user_id):
-            raise ApiError(404, "not_found", "No such user.", "user_id")
+            raise NotFound("not_found", "No such user.", "user_id")
         return caller.token_user_id
     if requested_user_id is None:
-        raise ApiError(422, "missing_user_id", "A service token must name user_id.", "user_id")
+        raise InvalidInput("missing_user_id", "A service token must name user_id.", "user_id")
     if not USER_ID_PATTERN.match(requested_user_id):
-        raise ApiError(
-            422, "invalid_user_id", "user_id must be 1-40 of A-Z a-z 0-9 _ . : @ -", "user_id"
+        raise InvalidInput(
+            "invalid_user_id", "user_id must be 1-40 of A-Z a-z 0-9 _ . : @ -", "user_id"
         )
     return requested_user_id
 

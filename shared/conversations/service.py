@@ -10,7 +10,7 @@ from shared.core import task_names
 from shared.core.celery_app import celery_app
 from shared.core.clock import utcnow
 from shared.core.db import read_session, write_session
-from shared.core.errors import ApiError, not_found
+from shared.core.errors import Conflict, InvalidInput, not_found
 from shared.core.models import Conversation, Job, Response
 from shared.core.pagination import list_body, page
 from shared.core.settings import get_settings
@@ -61,7 +61,7 @@ def close_conversation(user_id: str, conversation_id: str) -> dict[str, Any]:
     with write_session() as session:
         conversation = _owned(session.get(Conversation, conversation_id), user_id)
         if conversation.status == "expired":
-            raise ApiError(409, "conversation_expired", "The conversation has already expired.")
+            raise Conflict("conversation_expired", "The conversation has already expired.")
         if conversation.status == "active":
             conversation.status = "closed"
             conversation.closed_at = utcnow()
@@ -77,8 +77,8 @@ def delete_conversation(user_id: str, conversation_id: str) -> dict[str, Any]:
             )
         )
         if active:
-            raise ApiError(
-                409, "conversation_busy", "The conversation has a job in progress; cancel it first."
+            raise Conflict(
+                "conversation_busy", "The conversation has a job in progress; cancel it first."
             )
         upstream_id = conversation.upstream_id
         session.delete(conversation)
@@ -96,7 +96,7 @@ def list_responses(
         if after:
             anchor = session.get(Response, after)
             if anchor is None or anchor.conversation_id != conversation_id:
-                raise ApiError(422, "invalid_cursor", "after names no response here.", "after")
+                raise InvalidInput("invalid_cursor", "after names no response here.", "after")
             query = query.where(Response.created_at > anchor.created_at)
         rows = list(session.scalars(query.order_by(Response.created_at).limit(limit + 1)))
     return list_body([response_body(r) for r in rows[:limit]], len(rows) > limit)

@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from shared.core.errors import ApiError
+from shared.core.errors import DatabaseUnavailable
 from shared.core.settings import get_settings
 
 SQLITE_WRITE_OPTION = "gateway_sqlite_write"
@@ -240,8 +240,8 @@ def _take_file_lock(lock_file: int, deadline: float) -> None:
             pause = min(pause * 2, 0.005)
 
 
-def _busy() -> ApiError:
-    return ApiError(503, "database_unavailable", "The database is busy; try again.")
+def _busy() -> DatabaseUnavailable:
+    return DatabaseUnavailable("The database is busy; try again.")
 
 
 _lock_files: dict[tuple[int, str], int] = {}
@@ -266,7 +266,5 @@ def _database_errors() -> Iterator[None]:
         raise _busy() from exc
     except DBAPIError as exc:
         if isinstance(exc, OperationalError) or exc.connection_invalidated:
-            raise ApiError(
-                503, "database_unavailable", "The database is unavailable; try again."
-            ) from exc
+            raise DatabaseUnavailable("The database is unavailable; try again.") from exc
         raise

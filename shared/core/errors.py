@@ -1,70 +1,66 @@
-"""The one error type of the service, rendered as the one error body of every answer."""
+"""The service's domain errors, told apart by type: api/ turns each into its HTTP answer, and the
+worker catches the one it can ride out (the database being away) by its type."""
 
 from __future__ import annotations
 
-from typing import Any
 
-from pydantic import BaseModel
+class DomainError(Exception):
+    """A request refused or not done: a machine code, a message a person can act on, and the
+    field at fault."""
 
-ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    405: "invalid_request_error",
-    409: "conflict_error",
-    413: "invalid_request_error",
-    414: "invalid_request_error",
-    415: "invalid_request_error",
-    417: "invalid_request_error",
-    422: "invalid_request_error",
-    429: "rate_limit_error",
-    431: "invalid_request_error",
-    503: "service_unavailable_error",
-}
-
-
-class ErrorDetail(BaseModel):
-    type: str
-    code: str
-    message: str
-    param: str | None
-
-
-class ErrorBody(BaseModel):
-    """The body of every error answer."""
-
-    error: ErrorDetail
-
-
-class ApiError(Exception):
-    """An answer to a caller that went wrong: status, machine code, human message, bad field."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        param: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
+    def __init__(self, code: str, message: str, param: str | None = None) -> None:
         super().__init__(message)
-        self.status = status
         self.code = code
         self.message = message
         self.param = param
-        self.headers = headers or {}
-
-    def body(self) -> dict[str, Any]:
-        return ErrorBody(
-            error=ErrorDetail(
-                type=ERROR_TYPES.get(self.status, "api_error"),
-                code=self.code,
-                message=self.message,
-                param=self.param,
-            )
-        ).model_dump()
 
 
-def not_found(what: str, param: str | None = None) -> ApiError:
-    return ApiError(404, "not_found", f"No such {what}.", param)
+class MalformedRequest(DomainError):
+    """The request can't be read at all."""
+
+
+class Unauthenticated(DomainError):
+    """No token, or one that is unknown or revoked."""
+
+
+class NotFound(DomainError):
+    """No such object, or not the caller's."""
+
+
+class Conflict(DomainError):
+    """The object's state forbids it now (closed, expired, busy, finished...)."""
+
+
+class TooLarge(DomainError):
+    """A body or file past its size limit."""
+
+
+class UnsupportedMediaType(DomainError):
+    """A body or file of a type the service does not take."""
+
+
+class InvalidInput(DomainError):
+    """A field that is readable but not acceptable."""
+
+
+class RateLimited(DomainError):
+    """Too many requests, or over a budget: try again after `retry_after` seconds."""
+
+    def __init__(self, code: str, message: str, retry_after: int) -> None:
+        super().__init__(code, message)
+        self.retry_after = retry_after
+
+
+class Unavailable(DomainError):
+    """A dependency is down: nothing was accepted; try again."""
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database can't be reached or is too busy to write now."""
+
+    def __init__(self, message: str = "The database is unavailable; try again.") -> None:
+        super().__init__("database_unavailable", message)
+
+
+def not_found(what: str, param: str | None = None) -> NotFound:
+    return NotFound("not_found", f"No such {what}.", param)

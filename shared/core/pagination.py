@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from shared.core.errors import ApiError
+from shared.core.errors import InvalidInput
 
 T = TypeVar("T")
 
@@ -27,8 +27,8 @@ def page(
     """Answer (items, has_more). `after` may name an object since deleted (ids sort in creation
     order, so the page still starts where it left off) but must be an id of the kind listed."""
     if after and not after.startswith(f"{id_prefix}_"):
-        raise ApiError(
-            422, "invalid_cursor", f"after must be a {id_prefix}_… id from this list.", "after"
+        raise InvalidInput(
+            "invalid_cursor", f"after must be a {id_prefix}_… id from this list.", "after"
         )
     if after:
         query = query.where(id_column < after if newest_first else id_column > after)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import and_, exists, or_, update
 
 from shared.core.db import affected, write_session
-from shared.core.errors import ApiError
+from shared.core.errors import Conflict, InvalidInput
 from shared.core.models import Job, Response
 from shared.core.redis_client import get_redis
 from shared.jobs import events, states
@@ -25,7 +25,7 @@ def cancel_job(user_id: str, job_id: str) -> dict[str, Any]:
     """Cancel a queued or waiting job at once; ask the worker to stop a running one."""
     job = load_job(user_id, job_id)
     if job.status in states.TERMINAL:
-        raise ApiError(409, "job_not_cancellable", f"The job is already {job.status}.", "job_id")
+        raise Conflict("job_not_cancellable", f"The job is already {job.status}.", "job_id")
     with moving_jobs() as jobs:
         if job.conversation_id:
             lock_conversation(jobs.session, job.conversation_id)
@@ -70,23 +70,19 @@ def cancel_job(user_id: str, job_id: str) -> dict[str, Any]:
 def submit_tool_outputs(user_id: str, job_id: str, outputs: list[dict[str, str]]) -> dict[str, Any]:
     job = load_job(user_id, job_id)
     if job.status != states.REQUIRES_ACTION or not job.required_action:
-        raise ApiError(
-            409, "job_not_waiting", f"The job is {job.status}, not waiting for tool outputs."
-        )
+        raise Conflict("job_not_waiting", f"The job is {job.status}, not waiting for tool outputs.")
     expected = {call["call_id"] for call in job.required_action["tool_calls"]}
     given = [output["call_id"] for output in outputs]
     for index, call_id in enumerate(given):
         if call_id not in expected:
-            raise ApiError(
-                422,
+            raise InvalidInput(
                 "unknown_call_id",
                 f"The job is not waiting on call {call_id!r}.",
                 f"tool_outputs.{index}.call_id",
             )
     if len(set(given)) != len(given) or set(given) != expected:
         missing = ", ".join(sorted(expected - set(given))) or "none"
-        raise ApiError(
-            422,
+        raise InvalidInput(
             "tool_outputs_mismatch",
             f"Give exactly one output per waiting call (missing: {missing}).",
             "tool_outputs",
@@ -111,7 +107,7 @@ def submit_tool_outputs(user_id: str, job_id: str, outputs: list[dict[str, str]]
             ),
         )
     if not resumed:
-        raise ApiError(409, "job_not_waiting", "The job is no longer waiting for tool outputs.")
+        raise Conflict("job_not_waiting", "The job is no longer waiting for tool outputs.")
     events.publish(job_id, "status", {"status": states.IN_PROGRESS, "error": None})
     dispatch_soon()
     return get_job(user_id, job_id)

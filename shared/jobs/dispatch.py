@@ -26,7 +26,7 @@ from shared.core import task_names
 from shared.core.celery_app import celery_app
 from shared.core.clock import utcnow
 from shared.core.db import read_session, write_session
-from shared.core.errors import ApiError
+from shared.core.errors import DatabaseUnavailable
 from shared.core.models import Job, User
 from shared.core.redis_client import get_redis
 from shared.core.settings import get_settings
@@ -138,7 +138,7 @@ def dispatch_here() -> None:
             # A request that came while we held the lock left the flag; serve it.
             if not redis.exists(PENDING_KEY):
                 break
-    except (RedisError, ApiError) as exc:
+    except (RedisError, DatabaseUnavailable) as exc:
         # Never fail the caller: the job is stored, and the reconciler dispatches it later.
         log.warning("dispatch deferred to the reconciler: %s", exc)
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select, update
 from shared.core import task_names
 from shared.core.clock import unix, utcnow
 from shared.core.db import read_session, write_session
-from shared.core.errors import ApiError, not_found
+from shared.core.errors import Conflict, DomainError, not_found
 from shared.core.models import Conversation, Job, Response
 from shared.core.redis_client import get_redis
 from shared.core.settings import get_settings
@@ -124,12 +124,12 @@ def resend_job(job_id: str) -> None:
     dispatch.send_job(job_id)
 
 
-def _not_resendable(job: Job | None) -> ApiError:
+def _not_resendable(job: Job | None) -> DomainError:
     if job is None:
         return not_found("job")
     if job.queue_state == states.BLOCKED:
-        return ApiError(409, "job_blocked", "The job waits for an earlier job of its conversation.")
-    return ApiError(409, "job_not_queued", f"The job is {job.status}: nothing to send.")
+        return Conflict("job_blocked", "The job waits for an earlier job of its conversation.")
+    return Conflict("job_not_queued", f"The job is {job.status}: nothing to send.")
 
 
 def export_conversation(conversation_id: str) -> dict[str, Any]:

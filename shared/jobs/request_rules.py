@@ -12,7 +12,7 @@ from referencing import Registry
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
-from shared.core.errors import ApiError
+from shared.core.errors import InvalidInput
 from shared.core.settings import get_settings
 from shared.files import list_owned_ids
 from shared.jobs.tool_catalog import SERVER_TOOL_NAMES
@@ -25,19 +25,17 @@ def check_tools(tools: list[Any] | None) -> None:
         if isinstance(tool, str):
             if tool not in SERVER_TOOL_NAMES:
                 known = ", ".join(sorted(SERVER_TOOL_NAMES))
-                raise ApiError(
-                    422, "unknown_tool", f"No server tool named {tool!r}; known: {known}.", param
+                raise InvalidInput(
+                    "unknown_tool", f"No server tool named {tool!r}; known: {known}.", param
                 )
         elif tool["type"] == "function" and tool["name"] in SERVER_TOOL_NAMES:
-            raise ApiError(
-                422,
+            raise InvalidInput(
                 "tool_name_taken",
                 f"{tool['name']!r} is a server tool; name it as a string or rename yours.",
                 param,
             )
         elif tool["type"] == "mcp" and tool["server_url"].rstrip("/") not in allowed_mcp:
-            raise ApiError(
-                422,
+            raise InvalidInput(
                 "mcp_server_not_allowed",
                 "This MCP server URL is not on the gateway's MCP_ALLOWED_URLS list.",
                 f"{param}.server_url",
@@ -62,7 +60,7 @@ def check_files(user_id: str, input_value: Any) -> None:
     owned = list_owned_ids(user_id, [file_id for file_id, _ in wanted])
     for file_id, param in wanted:
         if file_id not in owned:
-            raise ApiError(422, "unknown_file", f"No file {file_id!r} of yours.", param)
+            raise InvalidInput("unknown_file", f"No file {file_id!r} of yours.", param)
 
 
 def check_text_format(text: dict[str, Any] | None) -> None:
@@ -92,8 +90,8 @@ def check_text_format(text: dict[str, Any] | None) -> None:
 _SCHEMA_URI = "urn:gateway:text-format-schema"
 
 
-def _invalid_schema(message: str) -> ApiError:
-    return ApiError(422, "invalid_json_schema", message, "text.format.schema")
+def _invalid_schema(message: str) -> InvalidInput:
+    return InvalidInput("invalid_json_schema", message, "text.format.schema")
 
 
 # Keywords whose values are data, not schemas: a "$ref" key inside them is no reference.

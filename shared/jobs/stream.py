@@ -10,7 +10,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from shared.core.errors import ApiError
+from shared.core.errors import MalformedRequest
 from shared.jobs import events, states
 from shared.jobs.queries import job_status, load_job
 
@@ -29,7 +29,7 @@ def sse(event: str, data: dict[str, Any], event_id: str | None = None) -> str:
 def job_events(user_id: str, job_id: str, last_event_id: str | None) -> Iterator[str]:
     """Checks access now (so a stranger gets 404, not an empty stream), then streams."""
     if last_event_id is not None and not EVENT_ID.match(last_event_id):
-        raise ApiError(400, "invalid_last_event_id", "Last-Event-ID is not an event id here.")
+        raise MalformedRequest("invalid_last_event_id", "Last-Event-ID is not an event id here.")
     job_status(user_id, job_id)
     return _stream(user_id, job_id, last_event_id or "0-0")
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from shared.accounts.tokens import ensure_user
 from shared.core.clock import utcnow
 from shared.core.db import insert_new, write_session
-from shared.core.errors import ApiError, not_found
+from shared.core.errors import Conflict, InvalidInput, not_found
 from shared.core.ids import new_id
 from shared.core.models import Conversation, Job
 from shared.core.settings import get_settings
@@ -89,8 +89,7 @@ def _earlier_job(session: Session, submission: JobSubmission, digest: str | None
         session.flush()
         return None
     if earlier.request_hash != digest:
-        raise ApiError(
-            422,
+        raise InvalidInput(
             "idempotency_key_reused",
             "This Idempotency-Key was used with a different request body.",
             "Idempotency-Key",
@@ -152,8 +151,7 @@ def _store_job(
             or False
         )
         if blocked and submission.on_busy == "reject":
-            raise ApiError(
-                409,
+            raise Conflict(
                 "conversation_busy",
                 "The conversation has a job in progress; retry later or submit with on_busy=queue.",
                 "conversation_id",
@@ -200,9 +198,8 @@ def take_conversation_turn(session: Session, user_id: str, conversation_id: str)
     if conversation is None or conversation.user_id != user_id:
         raise not_found("conversation", "conversation_id")
     if conversation.status == "closed":
-        raise ApiError(409, "conversation_closed", "The conversation is closed.", "conversation_id")
-    raise ApiError(
-        409,
+        raise Conflict("conversation_closed", "The conversation is closed.", "conversation_id")
+    raise Conflict(
         "conversation_expired",
         "The conversation expired after its idle time-to-live; start a new one.",
         "conversation_id",

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from shared.conversations.expiry import expire_idle_conversations
 from shared.core.clock import utcnow
 from shared.core.db import read_session, write_session
-from shared.core.errors import ApiError
+from shared.core.errors import Conflict, InvalidInput
 from shared.core.models import Conversation, Job
 from tests.unit.chats import submit
 
@@ -28,9 +28,9 @@ def test_a_submit_past_the_ttl_is_refused_before_any_sweep(sent: list[str]) -> N
     job = submit()
     assert job.conversation_id
     age(job.conversation_id, 31)
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(Conflict) as refused:
         submit(conversation_id=job.conversation_id)
-    assert refused.value.status == 409 and refused.value.code == "conversation_expired"
+    assert refused.value.code == "conversation_expired"
     with read_session() as session:
         assert session.get_one(Conversation, job.conversation_id).status == "active"
         assert session.scalar(select(Job.id).where(Job.id != job.id)) is None  # nothing half-made
@@ -61,9 +61,9 @@ def test_same_idempotency_key_and_body_returns_the_first_job(sent: list[str]) ->
     again = submit(key="k1")
     assert again.id == first.id
     assert sent == [first.id]
-    with pytest.raises(ApiError) as reused:
+    with pytest.raises(InvalidInput) as reused:
         submit(key="k1", message="something else")
-    assert reused.value.status == 422 and reused.value.code == "idempotency_key_reused"
+    assert reused.value.code == "idempotency_key_reused"
 
 
 def test_idempotency_keys_expire_after_a_day(sent: list[str]) -> None:

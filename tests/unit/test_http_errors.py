@@ -5,11 +5,19 @@ from __future__ import annotations
 import io
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from gunicorn.http.errors import InvalidChunkSize
 from werkzeug.test import TestResponse
 
+from api.errors import STATUSES, render
 from shared.accounts.tokens import revoke_token
+from shared.core.errors import (
+    DatabaseUnavailable,
+    DomainError,
+    RateLimited,
+    Unauthenticated,
+)
 from shared.core.settings import get_settings
 
 
@@ -215,3 +223,29 @@ def test_submits_past_the_rate_limit_answer_429_with_retry_after(
     assert [a.status_code for a in answers] == [202, 202, 202, 429]
     assert error_of(answers[-1])["code"] == "rate_limited"
     assert 1 <= int(answers[-1].headers["Retry-After"]) <= 61
+
+
+@pytest.mark.parametrize("kind", sorted(STATUSES, key=lambda kind: STATUSES[kind]), ids=str)
+def test_each_domain_error_answers_its_own_status_in_the_one_error_body(
+    app: Flask, kind: type[DomainError]
+) -> None:
+    error = (
+        RateLimited("rate_limited", "Slow down.", retry_after=7)
+        if kind is RateLimited
+        else kind("some_code", "What went wrong.", "field")
+    )
+    with app.test_request_context():
+        response = render(error)
+    assert response.status_code == STATUSES[kind]
+    assert response.get_json()["error"]["code"] == error.code
+    assert response.get_json()["error"]["param"] == error.param
+    if kind is RateLimited:
+        assert response.headers["Retry-After"] == "7"
+    if kind is Unauthenticated:
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_database_that_is_away_is_a_503_to_retry(app: Flask) -> None:
+    with app.test_request_context():
+        response = render(DatabaseUnavailable())
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"

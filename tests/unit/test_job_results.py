@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from shared.core.clock import utcnow
 from shared.core.db import read_session, write_session
-from shared.core.errors import ApiError
+from shared.core.errors import DatabaseUnavailable
 from shared.core.models import Conversation, Job, Response
 from shared.jobs import events
 from shared.jobs.lifecycle import (
@@ -211,7 +211,7 @@ def test_a_claim_the_busy_database_refuses_is_tried_again(
     def busy_once(job_id: str) -> Claim | None:
         tries.append(job_id)
         if len(tries) == 1:
-            raise ApiError(503, "database_unavailable", "The database is busy; try again.")
+            raise DatabaseUnavailable("The database is busy; try again.")
         return claim_job(job_id)
 
     ran: list[str] = []

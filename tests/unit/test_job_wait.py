@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from shared.core.errors import ApiError
+from shared.core.errors import NotFound
 from shared.jobs import events, states
 from shared.jobs.lifecycle import Claim, Outcome, claim_job, finish_job
 from shared.jobs.queries import get_job
@@ -62,6 +62,5 @@ def test_a_wait_ends_with_the_job_still_running_when_time_is_up(running: Claim) 
 
 
 def test_waiting_on_another_users_job_is_not_found(running: Claim) -> None:
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(NotFound):
         get_job("someone-else", running.job_id, wait_seconds=WAIT)
-    assert refused.value.status == 404

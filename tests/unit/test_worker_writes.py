@@ -11,7 +11,7 @@ import pytest
 
 from shared.core import task_names
 from shared.core.db import read_session
-from shared.core.errors import ApiError
+from shared.core.errors import DatabaseUnavailable
 from shared.core.models import Conversation, File
 from shared.files import create_file, delete_file
 from shared.jobs.lifecycle import claim_job
@@ -20,7 +20,7 @@ from worker import persist, turns, upstream_files
 from worker.capabilities import Capabilities
 from worker.upstream import UpstreamFailure
 
-BUSY = ApiError(503, "database_unavailable", "The database is busy; try again.")
+BUSY = DatabaseUnavailable("The database is busy; try again.")
 
 
 @pytest.fixture(autouse=True)
