@@ -41,8 +41,8 @@ def stack(request: pytest.FixtureRequest, open_meteo: OpenMeteo) -> Iterator[Sta
 @contextmanager
 def running(request: pytest.FixtureRequest, stack: Stack) -> Iterator[Stack]:
     """Start the stack; stop it afterwards, printing its logs if a test failed."""
-    stack.start()
     try:
+        stack.start()  # a stack that fails to start is stopped too: no process left behind
         yield stack
     finally:
         if request.session.testsfailed:
