@@ -14,6 +14,7 @@ from honcho.printer import Printer
 
 _STOPPED = re.compile(r"^(?P<name>\S+) stopped \(rc=(?P<rc>-?\d+)\)")
 _SIGNAL_RECEIVED = re.compile(r"^SIG\w+ received")
+_SIGNALS = {sig.value: sig.name for sig in signal.Signals}
 
 
 class StopWatch(Printer):  # type: ignore[misc]
@@ -37,12 +38,17 @@ class StopWatch(Printer):  # type: ignore[misc]
 
 
 def describe_exit(returncode: int) -> str:
+    """How a process ended, from its return code (negative: the signal that killed it; above
+    128: the status a shell reports for a command a signal killed)."""
     if returncode < 0:
-        try:
-            return f"was killed by {signal.Signals(-returncode).name}"
-        except ValueError:
-            return f"was killed by signal {-returncode}"
+        return f"was killed by {_signal_name(-returncode)}"
+    if returncode > 128 and returncode - 128 in _SIGNALS:
+        return f"was killed by {_signal_name(returncode - 128)} (status {returncode})"
     return f"exited with status {returncode}"
+
+
+def _signal_name(number: int) -> str:
+    return _SIGNALS.get(number, f"signal {number}")
 
 
 def stop_report(name: str, returncode: int) -> str:

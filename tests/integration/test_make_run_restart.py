@@ -93,7 +93,8 @@ class MakeRun:
                 words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if any(w.endswith(b"celery") for w in words) and b"worker" in words[2:4]:
+            # `celery -A worker worker …` (beat's is `celery -A worker beat …`)
+            if any(w.endswith(b"celery") for w in words) and words.count(b"worker") >= 2:
                 return pid
         raise AssertionError("no celery worker under make run")
 
