@@ -5,39 +5,19 @@ only where nothing is left to rebuild from does a job fail, with upstream_conver
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.fake_open_meteo import OpenMeteo
 from tests.harness import Stack
-from tests.integration.conftest import chat, running, wait_for_job
-from tests.integration.test_upstream_kinds import KINDS, upstream_requests
-
-
-@pytest.fixture(scope="module", params=list(KINDS))
-def forgetful(request: pytest.FixtureRequest, open_meteo: OpenMeteo) -> Iterator[Stack]:
-    capabilities, _mode = KINDS[request.param]
-    with running(
-        request,
-        Stack(
-            settings={
-                "OFFLINE_OPENAI_CAPABILITIES": capabilities,
-                "WEATHER_API_URL": f"{open_meteo.base_url}/v1/forecast",
-                "GEOCODING_API_URL": f"{open_meteo.base_url}/v1/search",
-                "RATE_LIMIT": "100000/minute",
-            }
-        ),
-    ) as stack:
-        stack.mode = KINDS[request.param][1]  # type: ignore[attr-defined]
-        yield stack
+from tests.integration.conftest import KINDS, chat, wait_for_job
+from tests.integration.test_upstream_kinds import upstream_requests
 
 
 def mode_of(stack: Stack) -> str:
-    return str(stack.mode)  # type: ignore[attr-defined]
+    return KINDS[stack.kind][1]  # type: ignore[attr-defined]
 
 
 def first_turn(stack: Stack, user: str) -> dict[str, Any]:
@@ -75,44 +55,44 @@ def reset_upstream(stack: Stack) -> None:
         upstream.post("/_offline/reset").raise_for_status()
 
 
-def test_a_restarted_upstream_continues_the_conversation(forgetful: Stack) -> None:
+def test_a_restarted_upstream_continues_the_conversation(kind_stack: Stack) -> None:
     user = f"restart-{uuid.uuid4().hex[:6]}"
-    first = first_turn(forgetful, user)
-    [first_request] = upstream_requests(forgetful, [first["id"]])
-    forgetful.restart_upstream(kill=True)  # its request log is not state: it starts empty
-    second = next_turn(forgetful, user, first["conversation_id"], "What is my name?")
+    first = first_turn(kind_stack, user)
+    [first_request] = upstream_requests(kind_stack, [first["id"]])
+    kind_stack.restart_upstream(kill=True)  # its request log is not state: it starts empty
+    second = next_turn(kind_stack, user, first["conversation_id"], "What is my name?")
     assert second["status"] == "completed", second
     assert second["result"]["output_text"].startswith("[offline turn 2]")
     assert "Ada" in second["result"]["output_text"]
-    [second_request] = upstream_requests(forgetful, [second["id"]])
+    [second_request] = upstream_requests(kind_stack, [second["id"]])
     # Nothing was rebuilt: the upstream still had it all.
     assert second_request["conversation"] == first_request["conversation"]
-    if mode_of(forgetful) == "previous_response":
+    if mode_of(kind_stack) == "previous_response":
         assert second_request["previous_response_id"] == first_request["response_id"]
 
 
-def test_a_wiped_upstream_is_rebuilt_from_the_gateways_record(forgetful: Stack) -> None:
+def test_a_wiped_upstream_is_rebuilt_from_the_gateways_record(kind_stack: Stack) -> None:
     user = f"wiped-{uuid.uuid4().hex[:6]}"
-    first = first_turn(forgetful, user)
+    first = first_turn(kind_stack, user)
     conversation_id = first["conversation_id"]
-    before = next_turn(forgetful, user, conversation_id, "I live in Paris.")
+    before = next_turn(kind_stack, user, conversation_id, "I live in Paris.")
     assert before["status"] == "completed"
-    mode = mode_of(forgetful)
+    mode = mode_of(kind_stack)
     lost = {"conversations": "conversation", "previous_response": "previous_response"}.get(mode)
-    rebuilt_before = rebuilds(forgetful, lost, "rebuilt") if lost else 0.0
+    rebuilt_before = rebuilds(kind_stack, lost, "rebuilt") if lost else 0.0
 
-    reset_upstream(forgetful)
+    reset_upstream(kind_stack)
 
-    third = next_turn(forgetful, user, conversation_id, "What is my name?")
+    third = next_turn(kind_stack, user, conversation_id, "What is my name?")
     assert third["status"] == "completed", third
     assert third["result"]["output_text"].startswith("[offline turn 3]")
     assert "Ada" in third["result"]["output_text"]
-    assert generations(forgetful, third["id"]) == 1  # the refused call generated nothing
-    fourth = next_turn(forgetful, user, conversation_id, "What is my name again?")
+    assert generations(kind_stack, third["id"]) == 1  # the refused call generated nothing
+    fourth = next_turn(kind_stack, user, conversation_id, "What is my name again?")
     assert fourth["status"] == "completed", fourth
     assert fourth["result"]["output_text"].startswith("[offline turn 4]")
-    third_requests = upstream_requests(forgetful, [third["id"]])
-    [fourth_request] = upstream_requests(forgetful, [fourth["id"]])
+    third_requests = upstream_requests(kind_stack, [third["id"]])
+    [fourth_request] = upstream_requests(kind_stack, [fourth["id"]])
     if mode == "conversations":
         refused, third_request = third_requests
         # A new upstream conversation, seeded with the first two turns, kept for later turns.
@@ -125,43 +105,43 @@ def test_a_wiped_upstream_is_rebuilt_from_the_gateways_record(forgetful: Stack) 
     else:
         [third_request] = third_requests
     if lost:
-        assert rebuilds(forgetful, lost, "rebuilt") == rebuilt_before + 1
-        assert "rebuilt from 4 recorded items" in forgetful.processes["worker"].log()
+        assert rebuilds(kind_stack, lost, "rebuilt") == rebuilt_before + 1
+        assert "rebuilt from 4 recorded items" in kind_stack.processes["worker"].log()
 
 
-def test_an_expired_response_in_a_previous_response_chain_is_rebuilt(forgetful: Stack) -> None:
-    if mode_of(forgetful) != "previous_response":
+def test_an_expired_response_in_a_previous_response_chain_is_rebuilt(kind_stack: Stack) -> None:
+    if mode_of(kind_stack) != "previous_response":
         pytest.skip("chains responses only in previous_response mode")
     user = f"expired-{uuid.uuid4().hex[:6]}"
-    first = first_turn(forgetful, user)
-    with forgetful.client() as api:
+    first = first_turn(kind_stack, user)
+    with kind_stack.client() as api:
         done = wait_for_job(api, first["id"], user)
     response_id = done["result"]["response_id"]
-    with forgetful.upstream() as upstream:  # past the upstream's retention of stored responses
+    with kind_stack.upstream() as upstream:  # past the upstream's retention of stored responses
         upstream.delete(
             f"/v1/responses/{response_id}", headers={"Authorization": "Bearer sk-test-offline-key"}
         ).raise_for_status()
-    second = next_turn(forgetful, user, first["conversation_id"], "What is my name?")
+    second = next_turn(kind_stack, user, first["conversation_id"], "What is my name?")
     assert second["status"] == "completed", second
     assert "Ada" in second["result"]["output_text"]
     assert second["result"]["output_text"].startswith("[offline turn 2]")
 
 
 def test_a_conversation_with_nothing_left_to_rebuild_fails_with_its_own_code(
-    forgetful: Stack,
+    kind_stack: Stack,
 ) -> None:
-    if mode_of(forgetful) == "local":
+    if mode_of(kind_stack) == "local":
         pytest.skip("local mode keeps no context upstream: there is nothing to lose")
     user = f"purged-{uuid.uuid4().hex[:6]}"
-    first = first_turn(forgetful, user)
-    engine = create_engine(forgetful.database_url)
+    first = first_turn(kind_stack, user)
+    engine = create_engine(kind_stack.database_url)
     try:
         with engine.begin() as connection:  # as the purge does past RETENTION_DAYS
             connection.execute(text("DELETE FROM jobs WHERE id = :id"), {"id": first["id"]})
     finally:
         engine.dispose()
-    reset_upstream(forgetful)
-    second = next_turn(forgetful, user, first["conversation_id"], "What is my name?")
+    reset_upstream(kind_stack)
+    second = next_turn(kind_stack, user, first["conversation_id"], "What is my name?")
     assert second["status"] == "failed"
     assert second["error"]["code"] == "upstream_conversation_lost"
     assert "start a new conversation" in second["error"]["message"]
