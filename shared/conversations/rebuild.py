@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from shared.conversations.local_history import local_history
 from shared.core.db import affected, read_session, write_session
@@ -31,7 +31,11 @@ def _answered_before(conversation_id: str, job_id: str) -> bool:
         return (
             session.scalar(
                 select(Response.id)
-                .where(Response.conversation_id == conversation_id, Response.job_id != job_id)
+                .where(
+                    Response.conversation_id == conversation_id,
+                    # A purged job's responses stay, their job_id set to null.
+                    or_(Response.job_id.is_(None), Response.job_id != job_id),
+                )
                 .limit(1)
             )
             is not None
