@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import sqlite3
 import sys
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from offline_openai.app import create_app
 from offline_openai.config import ConfigError, OfflineConfig, port_from_env
+from offline_openai.state_file import StateFile
 
 # Bursts of 1,000+ clients connect at once; the default backlog of 128 would drop some.
 LISTEN_BACKLOG = 4096
@@ -25,8 +30,12 @@ class OfflineServer(BaseApplication):  # type: ignore[misc]
     OpenAI's servers, it keeps connections alive between requests (werkzeug's development server
     closes each one, so every call would pay for a new connection)."""
 
-    def __init__(self, app: Flask, listener: socket.socket, access_log: bool) -> None:
-        self.app = app
+    def __init__(
+        self, make_app: Callable[[], Flask], listener: socket.socket, access_log: bool
+    ) -> None:
+        # The app is made in the worker process, after the fork: its state file's connection and
+        # the threads carrying on unfinished responses must live where requests are served.
+        self.make_app = make_app
         self.settings = {
             "bind": [f"fd://{listener.fileno()}"],
             "workers": 1,
@@ -51,12 +60,19 @@ class OfflineServer(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
-        return self.app
+        return self.make_app()
 
 
 def _listen(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     return socket.create_server((host, port), family=family, backlog=LISTEN_BACKLOG)
+
+
+def _check_state_file(path: str | None) -> None:
+    """Fail at start, with the reason, if the state file can't be made or read."""
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        StateFile(path).close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         "--port", type=int, default=None, help="default: $OFFLINE_OPENAI_PORT or 8089"
     )
     parser.add_argument("--access-log", action="store_true", help="log every request to stderr")
+    parser.add_argument(
+        "--state",
+        default=os.environ.get("OFFLINE_OPENAI_STATE") or None,
+        help="SQLite file that keeps conversations, responses and files across restarts "
+        "(default: $OFFLINE_OPENAI_STATE; none: in memory only)",
+    )
     args = parser.parse_args(argv)
     try:
         config = OfflineConfig.from_env(os.environ)
@@ -78,9 +100,15 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"offline_openai: cannot listen on {args.host}:{port}: {exc}", file=sys.stderr)
         return 1
+    try:
+        _check_state_file(args.state)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"offline_openai: cannot open the state file {args.state}: {exc}", file=sys.stderr)
+        return 1
     bound = listener.getsockname()[1]
     print(f"offline_openai listening on http://{args.host}:{bound}", flush=True)
-    OfflineServer(create_app(config), listener, args.access_log).run()
+    print(f"offline_openai keeps its state in {args.state or 'memory only'}", flush=True)
+    OfflineServer(partial(create_app, config, args.state), listener, args.access_log).run()
     return 0
 
 

@@ -12,19 +12,26 @@ from werkzeug.exceptions import HTTPException
 from offline_openai import routes_conversations, routes_files, routes_ops, routes_responses
 from offline_openai.config import ConfigError, OfflineConfig
 from offline_openai.errors import ApiError, DroppedConnection
+from offline_openai.generation import resume_unfinished
 from offline_openai.guards import error_response, guard_v1_request
 from offline_openai.store import Store
 
 
-def create_app(config: OfflineConfig | Mapping[str, Any] | None = None) -> Flask:
-    """Build the app; `config` is an OfflineConfig, a patch over the defaults, or None (env)."""
+def create_app(
+    config: OfflineConfig | Mapping[str, Any] | None = None, state_path: str | None = None
+) -> Flask:
+    """Build the app; `config` is an OfflineConfig, a patch over the defaults, or None (env,
+    which also names the state file, OFFLINE_OPENAI_STATE); no state path keeps it in memory."""
     if config is None:
         config = OfflineConfig.from_env(os.environ)
+        state_path = state_path or os.environ.get("OFFLINE_OPENAI_STATE") or None
     elif not isinstance(config, OfflineConfig):
         config = OfflineConfig().updated(config)
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["offline_openai"] = Store(config)
+    store = Store(config, state_path)
+    app.extensions["offline_openai"] = store
+    resume_unfinished(store)
     app.before_request(guard_v1_request)
     for module in (routes_responses, routes_conversations, routes_files):
         app.register_blueprint(module.bp, url_prefix="/v1")

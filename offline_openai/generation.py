@@ -97,6 +97,7 @@ class Generation:
             record.incomplete_reason = answer.incomplete_reason
             record.finish(answer.status, answer.output_tokens)
             self.store.record_finished(record)
+            self.store.save_response(record)
             event: Event = {
                 "type": f"response.{answer.status}",
                 "sequence_number": self.sequence,
@@ -133,3 +134,27 @@ def stream_stored(record: ResponseRecord, starting_after: int) -> Iterator[bytes
             yield sse_frame(event)
         if done:
             return
+
+
+def resume_unfinished(store: Store) -> None:
+    """Carry on the responses a stopped process left generating, as the real service does.
+
+    A background response plays its answer again from the first event (the same answer, so the
+    same events: a client resuming after event N gets the rest); a response streamed to a client
+    that is gone has no one to finish for, and fails.
+    """
+    with store.lock:
+        unfinished, store.unfinished = store.unfinished, []
+        for record, answer in unfinished:
+            if record.background and answer:
+                record.status, record.output, record.events = "queued", [], []
+                record.partial_output_tokens = 0
+                latency_s = store.config.latency_ms / 1000
+                Generation(store, record, ModelAnswer(**answer), latency_s).start_in_background()
+            else:
+                record.error = {
+                    "code": "server_error",
+                    "message": "The response was interrupted by a restart of the service.",
+                }
+                record.finish("failed", record.partial_output_tokens)
+                store.save_response(record)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from offline_openai.items import Item
@@ -51,6 +51,15 @@ class ResponseRecord:
         self.completed_at = int(time.time()) if status == "completed" else None
         self.finished = True
         self.changed.notify_all()
+
+    def saved(self) -> dict[str, Any]:
+        """Every field but the lock, as JSON for the state file."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "changed"}
+
+    @classmethod
+    def from_saved(cls, saved: dict[str, Any], changed: threading.Condition) -> ResponseRecord:
+        known = {f.name for f in fields(cls)}
+        return cls(changed=changed, **{k: v for k, v in saved.items() if k in known})
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from offline_openai.config import OfflineConfig
 from offline_openai.create_params import CreateParams
 from offline_openai.errors import ApiError, invalid, not_found
@@ -62,6 +64,7 @@ def create_response(
     with store.lock:
         if params.store:
             store.responses[record.id] = record
+            store.save_response(record, answer=dataclasses.asdict(model_answer))
         store.count_created(params.job_id)
     return record, Generation(store, record, model_answer, config.latency_ms / 1000)
 

@@ -36,7 +36,7 @@ def create() -> Any:
     with store.lock:
         items = _new_items(store, body.get("items"), "items")
         conversation = ConversationRecord(hex_id("conv"), now(), metadata, items)
-        store.conversations[conversation.id] = conversation
+        store.add_conversation(conversation)
         return conversation.body()
 
 
@@ -56,7 +56,7 @@ def update(conversation_id: str) -> Any:
     metadata = validate_metadata(body["metadata"], "metadata")
     with store.lock:
         conversation = _conversation(store, conversation_id)
-        conversation.metadata = metadata
+        store.set_metadata(conversation, metadata)
         return conversation.body()
 
 
@@ -65,7 +65,7 @@ def delete(conversation_id: str) -> Any:
     store = current_store()
     with store.lock:
         _conversation(store, conversation_id)
-        del store.conversations[conversation_id]
+        store.delete_conversation(conversation_id)
     return {"id": conversation_id, "object": "conversation.deleted", "deleted": True}
 
 
@@ -86,7 +86,7 @@ def add_items(conversation_id: str) -> Any:
     with store.lock:
         conversation = _conversation(store, conversation_id)
         items = _new_items(store, body["items"], "items")
-        conversation.items += items
+        store.append_items(conversation, items)
     return {
         "object": "list",
         "data": items,
@@ -112,10 +112,8 @@ def delete_item(conversation_id: str, item_id: str) -> Any:
     store = current_store()
     with store.lock:
         conversation = _conversation(store, conversation_id)
-        kept = [item for item in conversation.items if item.get("id") != item_id]
-        if len(kept) == len(conversation.items):
+        if not store.delete_item(conversation, item_id):
             raise not_found("Item", item_id)
-        conversation.items = kept
         return conversation.body()
 
 

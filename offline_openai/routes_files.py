@@ -39,8 +39,7 @@ def upload() -> Any:
         "status": "processed",
     }
     store = current_store()
-    with store.lock:
-        store.files[meta["id"]] = FileRecord(meta, data)
+    store.add_file(FileRecord(meta, data))
     return dict(meta)
 
 
@@ -72,7 +71,7 @@ def delete(file_id: str) -> Any:
     store = current_store()
     with store.lock:
         _file(store, file_id)
-        del store.files[file_id]
+        store.delete_file(file_id)
     return {"id": file_id, "object": "file", "deleted": True}
 
 

@@ -72,6 +72,7 @@ def cancel(response_id: str) -> Any:
     with store.lock:
         if not record.finished:
             record.finish("cancelled", record.partial_output_tokens)
+            store.save_response(record)
         return record.body()
 
 
@@ -82,7 +83,7 @@ def delete(response_id: str) -> Any:
         record = _record(store, response_id)
         if not record.finished:
             record.finish("cancelled", record.partial_output_tokens)
-        del store.responses[response_id]
+        store.delete_response(response_id)
     return {"id": response_id, "object": "response", "deleted": True}
 
 

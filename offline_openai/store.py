@@ -1,4 +1,4 @@
-"""All state of the offline upstream, in memory, behind one lock."""
+"""All state of the offline upstream, in memory behind one lock, and written to its state file."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from flask import current_app
 from offline_openai.config import FAULT_KINDS, OfflineConfig
 from offline_openai.items import Item
 from offline_openai.records import ConversationRecord, FileRecord, ResponseRecord
+from offline_openai.state_file import SavedConversation, StateFile
 
 REQUEST_LOG_SIZE = 10_000
 
@@ -19,10 +20,15 @@ REQUEST_LOG_SIZE = 10_000
 class Store:
     """Responses, conversations, files, counters and the live config."""
 
-    def __init__(self, startup_config: OfflineConfig) -> None:
+    def __init__(self, startup_config: OfflineConfig, state_path: str | None = None) -> None:
         self.lock = threading.RLock()
         self.startup_config = startup_config
+        self.state = StateFile(state_path)
         self._clear()
+        # Responses that were still generating when the last process stopped, with the answer
+        # each was playing out: the app starts them again (see generation.resume_unfinished).
+        self.unfinished: list[tuple[ResponseRecord, dict[str, Any]]] = []
+        self._load()
 
     def _clear(self) -> None:
         self.config = self.startup_config
@@ -42,6 +48,22 @@ class Store:
                     record.finished = True
                     record.changed.notify_all()
             self._clear()
+            self.state.clear()
+
+    def _load(self) -> None:
+        saved = self.state.load()
+        for data in saved.responses:
+            record = ResponseRecord.from_saved(data, self.new_condition())
+            self.responses[record.id] = record
+            if not record.finished:
+                self.unfinished.append((record, data.get("answer") or {}))
+        for conversation in saved.conversations:
+            self.conversations[conversation.id] = ConversationRecord(
+                conversation.id, conversation.created_at, conversation.metadata, conversation.items
+            )
+        self.files = {meta["id"]: FileRecord(meta, content) for meta, content in saved.files}
+        self.responses_created = saved.responses_created
+        self.responses_created_by_job = saved.responses_created_by_job
 
     def new_condition(self) -> threading.Condition:
         return threading.Condition(self.lock)
@@ -58,6 +80,7 @@ class Store:
                 self.responses_created_by_job[job_id] = (
                     self.responses_created_by_job.get(job_id, 0) + 1
                 )
+            self.state.count_created(job_id)
 
     def count_fault(self, kind: str) -> None:
         with self.lock:
@@ -111,7 +134,68 @@ class Store:
             return
         conversation = self.conversations.get(record.conversation_id)
         if conversation is not None:
-            conversation.items += [*record.input_items, *record.output]
+            self.append_items(conversation, [*record.input_items, *record.output])
+
+    def save_response(self, record: ResponseRecord, answer: dict[str, Any] | None = None) -> None:
+        """Write a stored response as it now is (with the answer it plays, while it runs)."""
+        with self.lock:
+            if self.responses.get(record.id) is not record:
+                return  # created with store=false, or deleted since
+            saved = record.saved()
+            if answer is not None:
+                saved["answer"] = answer
+            self.state.save_response(record.id, saved)
+
+    def delete_response(self, response_id: str) -> None:
+        with self.lock:
+            del self.responses[response_id]
+            self.state.delete_response(response_id)
+
+    def add_conversation(self, conversation: ConversationRecord) -> None:
+        with self.lock:
+            self.conversations[conversation.id] = conversation
+            self.state.add_conversation(
+                SavedConversation(
+                    conversation.id,
+                    conversation.created_at,
+                    conversation.metadata,
+                    conversation.items,
+                )
+            )
+
+    def set_metadata(self, conversation: ConversationRecord, metadata: dict[str, str]) -> None:
+        with self.lock:
+            conversation.metadata = metadata
+            self.state.set_metadata(conversation.id, metadata)
+
+    def append_items(self, conversation: ConversationRecord, items: list[Item]) -> None:
+        with self.lock:
+            conversation.items += items
+            self.state.append_items(conversation.id, items)
+
+    def delete_item(self, conversation: ConversationRecord, item_id: str) -> bool:
+        with self.lock:
+            kept = [item for item in conversation.items if item.get("id") != item_id]
+            if len(kept) == len(conversation.items):
+                return False
+            conversation.items = kept
+            self.state.delete_item(conversation.id, item_id)
+            return True
+
+    def delete_conversation(self, conversation_id: str) -> None:
+        with self.lock:
+            del self.conversations[conversation_id]
+            self.state.delete_conversation(conversation_id)
+
+    def add_file(self, record: FileRecord) -> None:
+        with self.lock:
+            self.files[record.meta["id"]] = record
+            self.state.add_file(record.meta, record.content)
+
+    def delete_file(self, file_id: str) -> None:
+        with self.lock:
+            del self.files[file_id]
+            self.state.delete_file(file_id)
 
 
 def current_store() -> Store:

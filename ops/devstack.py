@@ -17,6 +17,7 @@ from honcho.manager import Manager
 from redis import Redis
 from redis.exceptions import RedisError
 
+from ops.stop_reason import StopWatch, stop_report
 from shared.core.migrate import upgrade_database
 from shared.core.settings import get_settings
 
@@ -52,6 +53,7 @@ def main() -> int:
     if not settings.OPENAI_API_KEY:
         port = settings.OFFLINE_OPENAI_PORT
         processes["offline_openai"] = f"{python} -m offline_openai --port {port}"
+        env["OFFLINE_OPENAI_STATE"] = settings.OFFLINE_OPENAI_STATE
         env["OPENAI_BASE_URL"] = f"http://127.0.0.1:{port}/v1"
     token = settings.BOOTSTRAP_TOKEN or _dev_token()
     env["BOOTSTRAP_TOKEN"] = token
@@ -75,10 +77,13 @@ def main() -> int:
         f"beat :{settings.BEAT_METRICS_PORT}/metrics\n",
         flush=True,
     )
-    manager = Manager()
+    watch = StopWatch(output=sys.stdout)
+    manager = Manager(printer=watch)
     for name, command in processes.items():
         manager.add_process(name, command, env=env)
     manager.loop()
+    if watch.first_stop is not None:
+        print("\n" + stop_report(*watch.first_stop), file=sys.stderr, flush=True)
     return manager.returncode or 0
 
 

@@ -202,7 +202,7 @@ def worker_killed(stack: Stack, jobs: int = 300, kills: int = 3) -> FaultReport:
         time.sleep(2.0)
         stack.processes["worker"].kill()
         last = time.time()
-        exposed += _running_without_response_id(stack)
+        exposed += running_without_response_id(stack.database_url)
         stack.start_worker()
     _configure(stack, latency_ms=0)
     finals = load.settle(timeout=60 + jobs * 0.2)
@@ -211,8 +211,8 @@ def worker_killed(stack: Stack, jobs: int = 300, kills: int = 3) -> FaultReport:
     return report
 
 
-def _running_without_response_id(stack: Stack) -> int:
-    engine = create_engine(stack.database_url)
+def running_without_response_id(database_url: str) -> int:
+    engine = create_engine(database_url)
     try:
         with engine.connect() as connection:
             return int(

@@ -176,6 +176,7 @@ class Stack:
             API_METRICS_DIR=str(self.workdir / "api-metrics"),
             WORKER_METRICS_PORT=str(self.worker_metrics_port),
             BEAT_METRICS_PORT=str(self.beat_metrics_port),
+            OFFLINE_OPENAI_STATE=str(self.workdir / "offline-openai.db"),
         )
         env.update(self.settings)
         return env
@@ -183,11 +184,7 @@ class Stack:
     def start(self) -> Stack:
         env = self.env()
         self.start_redis()
-        self._spawn(
-            "upstream",
-            [str(VENV_BIN / "python"), "-m", "offline_openai", "--port", str(self.upstream_port)],
-            env,
-        )
+        self.start_upstream(wait=False)
         subprocess.run(
             [str(VENV_BIN / "python"), "-m", "shared.core.migrate"],
             env=env,
@@ -212,13 +209,34 @@ class Stack:
             ],
             env,
         )
+        self._wait_upstream()
+        self._wait_ready(worker)
+        wait_until(lambda: httpx.get(f"{self.api_url}/readyz").status_code == 200, what="api")
+        return self
+
+    def start_upstream(self, wait: bool = True) -> None:
+        self._spawn(
+            "upstream",
+            [str(VENV_BIN / "python"), "-m", "offline_openai", "--port", str(self.upstream_port)],
+            self.env(),
+        )
+        if wait:
+            self._wait_upstream()
+
+    def restart_upstream(self, kill: bool = False) -> None:
+        """Stop the offline upstream (SIGKILL if `kill`) and start it again on its state file."""
+        upstream = self.processes["upstream"]
+        if kill:
+            upstream.kill()
+        else:
+            upstream.stop()
+        self.start_upstream()
+
+    def _wait_upstream(self) -> None:
         wait_until(
             lambda: httpx.get(f"{self.upstream_url}/_offline/config").status_code == 200,
             what="offline upstream",
         )
-        self._wait_ready(worker)
-        wait_until(lambda: httpx.get(f"{self.api_url}/readyz").status_code == 200, what="api")
-        return self
 
     def start_redis(self) -> None:
         self._spawn(
@@ -279,7 +297,8 @@ class Stack:
         return process
 
     def _wait_ready(self, worker: Process) -> None:
-        wait_until(lambda: " ready." in worker.log(), timeout=30, what=f"celery {worker.name}")
+        # A busy machine (2 shared cores) can take well over 30 s to import and boot a worker.
+        wait_until(lambda: " ready." in worker.log(), timeout=90, what=f"celery {worker.name}")
 
     def start_beat(self, name: str = "beat") -> Process:
         return self._spawn(

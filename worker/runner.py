@@ -27,6 +27,7 @@ from worker import turns
 from worker.cancellation import Cancelled, CancelToken, cancel_registry
 from worker.capabilities import capabilities
 from worker.leases import lease_keeper
+from worker.lost_context import run_placed
 from worker.persist import persist
 from worker.structured import parsed_output
 from worker.tools import run_server_tool
@@ -136,19 +137,20 @@ def execute(claim: Claim, cancel: CancelToken, history: list[Response]) -> Outco
     caps = capabilities()
     turn = turns.Turn(claim, caps)
     relay = DeltaRelay(claim.job_id, resuming=claim.attempt > 1)
+
+    def create(params: dict[str, Any]) -> UpstreamResponse:
+        return run_response(claim, params, relay, None, caps.background, cancel)
+
     if claim.pending_tool_outputs:
-        final = run_response(
-            claim,
-            turn.continuation(claim.pending_tool_outputs),
-            relay,
-            None,
-            caps.background,
-            cancel,
-        )
+        final = run_placed(turn, turn.continuation(claim.pending_tool_outputs), create)
         sent: list[Any] | None = claim.pending_tool_outputs
+    elif caps.background and claim.upstream_response_id:
+        final = run_response(
+            claim, turn.first_params(), relay, claim.upstream_response_id, True, cancel
+        )
+        sent = None
     else:
-        resume_id = claim.upstream_response_id if caps.background else None
-        final = run_response(claim, turn.first_params(), relay, resume_id, caps.background, cancel)
+        final = run_placed(turn, turn.first_params(), create)
         sent = None
     rounds = 0
     while True:
@@ -184,9 +186,7 @@ def execute(claim: Claim, cancel: CancelToken, history: list[Response]) -> Outco
             )
         cancel.check()
         sent = outputs
-        final = run_response(
-            claim, turn.continuation(outputs), relay, None, caps.background, cancel
-        )
+        final = run_placed(turn, turn.continuation(outputs), create)
 
 
 def run_call(job_id: str, call: Any) -> dict[str, Any]:

@@ -3,12 +3,15 @@ UPSTREAM_HISTORY mode) and each continuation after tool outputs."""
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from typing import Any
 
 from openai.types.responses import Response as UpstreamResponse
 
 from shared.conversations.local_history import local_history
+from shared.conversations.rebuild import recorded_turns, replace_upstream_id
+from shared.core.models import Response
 from shared.core.openai_client import get_openai_client
 from shared.core.settings import get_settings
 from shared.jobs.lifecycle import Claim, job_responses, set_conversation_upstream_id
@@ -18,6 +21,11 @@ from worker.persist import persist
 from worker.upstream_files import with_upstream_file_ids
 
 PASSED_THROUGH = ("instructions", "text", "reasoning")
+CONTEXT_PARAMS = ("conversation", "previous_response_id")
+# The Conversations API takes at most 20 items per call.
+SEED_ITEMS_PER_CALL = 20
+
+log = logging.getLogger(__name__)
 
 
 class Turn:
@@ -27,6 +35,7 @@ class Turn:
         tools = claim.request.get("tools") or []
         self.server_tools = {tool for tool in tools if isinstance(tool, str)}
         self._tools = [function_tool(t) if isinstance(t, str) else t for t in tools]
+        self._base: dict[str, Any] | None = None
         self._first: dict[str, Any] | None = None
 
     def is_server_tool(self, name: str) -> bool:
@@ -38,7 +47,8 @@ class Turn:
 
     def first_params(self) -> dict[str, Any]:
         if self._first is None:
-            self._first = self._with_context(self._base_params())
+            self._base = self._base_params()
+            self._first = self._with_context(self._base)
         return self._first
 
     def continuation(self, outputs: list[Any]) -> dict[str, Any]:
@@ -49,11 +59,59 @@ class Turn:
         earlier = job_responses(self.claim.job_id)
         if self.caps.previous_response and earlier:
             return {**params, "input": outputs, "previous_response_id": earlier[-1].id}
-        given = params["input"]
-        items = [{"role": "user", "content": given}] if isinstance(given, str) else list(given)
-        for row in earlier:
-            items += (row.input_items or []) + row.output
-        return {**params, "input": items + outputs}
+        return {**params, "input": _items(params["input"]) + _made(earlier) + outputs}
+
+    def rebuilt(self, params: dict[str, Any], lost: str) -> dict[str, Any]:
+        """`params` again, the context the upstream lost (its `conversation` or its
+        `previous_response_id`) rebuilt from the gateway's record: the conversation's earlier
+        turns and what this job has sent and received so far. Where the upstream has
+        conversations, a new one seeded with them; elsewhere they go inline."""
+        claim = self.claim
+        first_params = self.first_params()
+        assert self._base is not None
+        first = params is first_params
+        bare = {key: value for key, value in params.items() if key not in CONTEXT_PARAMS}
+        context: list[Any] = []
+        if claim.conversation_id is not None:
+            context = recorded_turns(
+                claim.conversation_id, claim.conversation_seq or 0, claim.job_id
+            )
+        if first:
+            pending = _items(bare["input"])
+        else:  # a continuation: tool outputs after this job's own earlier responses
+            context += _items(self._base["input"]) + _made(job_responses(claim.job_id))
+            pending = list(bare["input"])
+        if lost == "conversation" and claim.conversation_id is not None:
+            upstream_id = self._seed_conversation(params["conversation"], context)
+            rebuilt = {**bare, "conversation": upstream_id, "input": pending}
+            # Later continuations of this job go to the new conversation too.
+            self._first = {**first_params, "conversation": upstream_id}
+        else:
+            rebuilt = {**bare, "input": context + pending}
+        log.warning(
+            "upstream no longer has the %s of conversation %s; rebuilt from %d recorded items",
+            lost,
+            claim.conversation_id,
+            len(context),
+        )
+        if first:
+            self._first = rebuilt
+        return rebuilt
+
+    def _seed_conversation(self, lost_id: str, items: list[Any]) -> str:
+        """A new upstream conversation holding `items`, made our conversation's upstream one."""
+        client = get_openai_client()
+        conversation_id = self.claim.conversation_id
+        assert conversation_id is not None
+        created = client.conversations.create(
+            items=items[:SEED_ITEMS_PER_CALL],
+            metadata={"gateway_conversation_id": conversation_id},
+        )
+        for start in range(SEED_ITEMS_PER_CALL, len(items), SEED_ITEMS_PER_CALL):
+            client.conversations.items.create(
+                created.id, items=items[start : start + SEED_ITEMS_PER_CALL]
+            )
+        return persist(partial(replace_upstream_id, conversation_id, lost_id, created.id))
 
     def _base_params(self) -> dict[str, Any]:
         request = self.claim.request
@@ -98,9 +156,20 @@ class Turn:
             claim.conversation_seq or 0,
             get_settings().UPSTREAM_HISTORY_MAX_ITEMS,
         )
-        given = params["input"]
-        current = [{"role": "user", "content": given}] if isinstance(given, str) else given
-        return {**params, "input": earlier + current}
+        return {**params, "input": earlier + _items(params["input"])}
+
+
+def _items(given: str | list[Any]) -> list[Any]:
+    """A request's `input` as a list of items."""
+    return [{"role": "user", "content": given}] if isinstance(given, str) else list(given)
+
+
+def _made(rows: list[Response]) -> list[Any]:
+    """What a job's stored responses were given (tool outputs) and answered, in order."""
+    items: list[Any] = []
+    for row in rows:
+        items += (row.input_items or []) + row.output
+    return items
 
 
 def retrieve(response_id: str) -> UpstreamResponse:

@@ -97,6 +97,13 @@ RECONCILED_JOBS = Counter(
     "failed (out of attempts or time).",
     ["action"],
 )
+UPSTREAM_CONTEXT_REBUILDS = Counter(
+    "gateway_upstream_context_rebuilds_total",
+    "Turns whose upstream conversation or previous response the upstream no longer had, by "
+    "what was lost (conversation, previous_response) and outcome (rebuilt from the gateway's "
+    "record, or lost: nothing left to rebuild it from).",
+    ["lost", "outcome"],
+)
 CONVERSATIONS_EXPIRED = Counter(
     "gateway_conversations_expired_total",
     "Conversations the expiry sweep expired.",
@@ -191,6 +198,10 @@ def count_tool_call(tool: str, ok: bool) -> None:
 def count_reconciled(report: Mapping[str, int]) -> None:
     for action, count in report.items():
         RECONCILED_JOBS.labels(action).inc(count)
+
+
+def count_context_rebuild(lost: str, outcome: str) -> None:
+    UPSTREAM_CONTEXT_REBUILDS.labels(lost, outcome).inc()
 
 
 def count_expired_conversations(count: int) -> None:

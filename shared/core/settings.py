@@ -62,6 +62,8 @@ class Settings(BaseModel):
     OFFLINE_OPENAI_LATENCY_MS: int = Field(default=0, ge=0)
     OFFLINE_OPENAI_FAULTS: str = ""
     OFFLINE_OPENAI_CAPABILITIES: str = ""
+    # Where `make run`'s offline upstream keeps its state (empty: in memory, lost at restart).
+    OFFLINE_OPENAI_STATE: str = "data/offline-openai.db"
     UPSTREAM_HISTORY: HistoryMode = "auto"
     UPSTREAM_HISTORY_MAX_ITEMS: int = Field(default=100, ge=1)
     # Empty: <temp dir>/gateway-api-metrics-<API_PORT>, so two gateways on one host never share.

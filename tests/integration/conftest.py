@@ -41,13 +41,46 @@ def stack(request: pytest.FixtureRequest, open_meteo: OpenMeteo) -> Iterator[Sta
 @contextmanager
 def running(request: pytest.FixtureRequest, stack: Stack) -> Iterator[Stack]:
     """Start the stack; stop it afterwards, printing its logs if a test failed."""
-    stack.start()
     try:
+        stack.start()  # a stack that fails to start is stopped too: no process left behind
         yield stack
     finally:
         if request.session.testsfailed:
             print(stack.logs())
         stack.stop()
+
+
+# The kinds of upstream the offline one plays: its capabilities, and the history mode `auto` picks.
+KINDS = {
+    "openai": ("", "conversations"),
+    "litellm": ("conversations=false,retrieve=false,background=false", "previous_response"),
+    "vllm": (
+        "conversations=false,retrieve=false,background=false,previous_response=false",
+        "local",
+    ),
+}
+LONG_ID = 400
+
+
+@pytest.fixture(scope="module", params=list(KINDS))
+def kind_stack(request: pytest.FixtureRequest, open_meteo: OpenMeteo) -> Iterator[Stack]:
+    capabilities, _mode = KINDS[request.param]
+    with running(
+        request,
+        Stack(
+            settings={
+                "OFFLINE_OPENAI_CAPABILITIES": capabilities,
+                "WEATHER_API_URL": f"{open_meteo.base_url}/v1/forecast",
+                "GEOCODING_API_URL": f"{open_meteo.base_url}/v1/search",
+                "RATE_LIMIT": "100000/minute",
+            }
+        ),
+    ) as stack:
+        if request.param == "litellm":
+            with stack.upstream() as upstream:
+                upstream.put("/_offline/config", json={"response_id_length": LONG_ID})
+        stack.kind = request.param  # type: ignore[attr-defined]
+        yield stack
 
 
 @pytest.fixture()

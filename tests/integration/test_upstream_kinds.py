@@ -7,46 +7,11 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pytest
-
-from tests.fake_open_meteo import OpenMeteo
 from tests.harness import Stack, wait_until
-from tests.integration.conftest import chat, running, wait_for_job
-
-KINDS = {
-    "openai": ("", "conversations"),
-    "litellm": ("conversations=false,retrieve=false,background=false", "previous_response"),
-    "vllm": (
-        "conversations=false,retrieve=false,background=false,previous_response=false",
-        "local",
-    ),
-}
-LONG_ID = 400
-
-
-@pytest.fixture(scope="module", params=list(KINDS))
-def kind_stack(request: pytest.FixtureRequest, open_meteo: OpenMeteo) -> Iterator[Stack]:
-    capabilities, _mode = KINDS[request.param]
-    with running(
-        request,
-        Stack(
-            settings={
-                "OFFLINE_OPENAI_CAPABILITIES": capabilities,
-                "WEATHER_API_URL": f"{open_meteo.base_url}/v1/forecast",
-                "GEOCODING_API_URL": f"{open_meteo.base_url}/v1/search",
-                "RATE_LIMIT": "100000/minute",
-            }
-        ),
-    ) as stack:
-        if request.param == "litellm":
-            with stack.upstream() as upstream:
-                upstream.put("/_offline/config", json={"response_id_length": LONG_ID})
-        stack.kind = request.param  # type: ignore[attr-defined]
-        yield stack
+from tests.integration.conftest import KINDS, LONG_ID, chat, wait_for_job
 
 
 def new_user() -> str:

@@ -10,8 +10,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import httpx
+from openai import OpenAI
 
 MODEL = "gpt-5-nano"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -70,3 +74,31 @@ def stop_upstream(process: subprocess.Popen[str]) -> None:
         process.wait(timeout=5)
     if process.stdout is not None:
         process.stdout.close()
+
+
+@dataclass
+class Upstream:
+    """A running `python -m offline_openai` and helpers to drive it."""
+
+    root_url: str
+    process: subprocess.Popen[str]
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.root_url}/v1"
+
+    def client(self, **options: Any) -> OpenAI:
+        settings: dict[str, Any] = {"api_key": "test-key", "max_retries": 0, "timeout": 20.0}
+        settings.update(options)
+        return OpenAI(base_url=self.base_url, **settings)
+
+    def ops(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.request(method, f"{self.root_url}{path}", timeout=10.0, **kwargs)
+
+    def configure(self, **patch: Any) -> dict[str, Any]:
+        answer = self.ops("PUT", "/_offline/config", json=patch)
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    def stats(self) -> dict[str, Any]:
+        return dict(self.ops("GET", "/_offline/stats").json())
