@@ -9,6 +9,7 @@ from typing import Any
 
 from offline_openai.ids import call_id, hex_id
 from offline_openai.schema_fill import NO_HINT, fill
+from offline_openai.words import content_words
 
 Tool = dict[str, Any]
 
@@ -27,6 +28,8 @@ _OPERATOR = re.compile(r"\d\s*\)*\s*[+\-*/%^]\s*\(*\s*[\d.]")
 _IANA_ZONE = re.compile(r"\b(?:[A-Z][A-Za-z_]+/)+[A-Z][A-Za-z_+\-]*[A-Za-z]\b|\bUTC\b")
 _PLACE = re.compile(r"\bin\s+((?:[A-Za-z][\w.'\-]*)(?:\s+[A-Z][\w.'\-]*)*)")
 _STOP_WORDS = {"the", "a", "an", "my", "your", "this", "that"}
+_NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
+_IDENTIFIER_NAME = re.compile(r"(?:^|_)(?:id|number|num|no|code|ref|reference)$|Id$|Number$")
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,20 @@ def plan_calls(request: Request) -> list[dict[str, Any]]:
 
 
 def _matching_tools(text: str, functions: list[Tool]) -> list[Tool]:
+    """The tools the message's intents ask for (weather, time, arithmetic); failing those, the
+    tools that share a content word with the message in their name or description."""
+    chosen = _intent_tools(text, functions)
+    if chosen:
+        return chosen
+    asked = content_words(text)
+    return [
+        tool
+        for tool in functions
+        if asked & content_words(f"{tool.get('name', '')} {tool.get('description') or ''}")
+    ]
+
+
+def _intent_tools(text: str, functions: list[Tool]) -> list[Tool]:
     chosen: list[Tool] = []
     for intent, asks, serves in _INTENTS:
         if not (asks.search(text) or (intent == "arithmetic" and find_expression(text))):
@@ -90,9 +107,14 @@ def tool_arguments(parameters: Any, text: str) -> Any:
     place = find_place(text) or "unknown"
     zone = find_zone(text) or "UTC"
     expression = find_expression(text) or text
+    number = _NUMBER.search(text)
 
     def hint(name: str, subschema: dict[str, Any]) -> Any:
         kind = subschema.get("type", "string")
+        if number and _IDENTIFIER_NAME.search(name):
+            if kind in ("integer", "number"):
+                return int(float(number.group(0))) if kind == "integer" else float(number.group(0))
+            return number.group(0)
         if kind != "string" and not (isinstance(kind, list) and "string" in kind):
             return NO_HINT
         lowered = name.lower()
