@@ -1,7 +1,8 @@
 """`make run`: the whole stack in the foreground under honcho, offline unless OPENAI_API_KEY is set.
 
-Starts a redis-server of its own when none answers at REDIS_URL, and the offline upstream when
-there is no OpenAI key; migrates the database; prints the URL, a token and a curl to paste.
+Starts a redis-server of its own when none answers at REDIS_URL, the offline upstream when there
+is no OpenAI key, and then also the offline weather service unless WEATHER_API_URL is set;
+migrates the database; prints the URL, a token and a curl to paste.
 """
 
 from __future__ import annotations
@@ -53,6 +54,13 @@ def main() -> int:
         port = settings.OFFLINE_OPENAI_PORT
         processes["offline_openai"] = f"{python} -m offline_openai --port {port}"
         env["OPENAI_BASE_URL"] = f"http://127.0.0.1:{port}/v1"
+        if not os.environ.get("WEATHER_API_URL"):
+            weather = f"http://127.0.0.1:{settings.OFFLINE_WEATHER_PORT}"
+            processes["offline_weather"] = (
+                f"{python} -m offline_weather --port {settings.OFFLINE_WEATHER_PORT}"
+            )
+            env["WEATHER_API_URL"] = f"{weather}/v1/forecast"
+            env["GEOCODING_API_URL"] = f"{weather}/v1/search"
     token = settings.BOOTSTRAP_TOKEN or _dev_token()
     env["BOOTSTRAP_TOKEN"] = token
     upgrade_database()

@@ -62,6 +62,7 @@ class Settings(BaseModel):
     OFFLINE_OPENAI_LATENCY_MS: int = Field(default=0, ge=0)
     OFFLINE_OPENAI_FAULTS: str = ""
     OFFLINE_OPENAI_CAPABILITIES: str = ""
+    OFFLINE_WEATHER_PORT: int = Field(default=8090, ge=1, le=65535)
     UPSTREAM_HISTORY: HistoryMode = "auto"
     UPSTREAM_HISTORY_MAX_ITEMS: int = Field(default=100, ge=1)
     # Empty: <temp dir>/gateway-api-metrics-<API_PORT>, so two gateways on one host never share.

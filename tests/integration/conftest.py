@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fake_open_meteo import OpenMeteo, OpenMeteoServer
+from offline_weather.server import OpenMeteo, OpenMeteoServer
 from tests.harness import Stack
 
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.fake_open_meteo import OpenMeteo
+from offline_weather.server import OpenMeteo
 from tests.harness import Stack, wait_until
 from tests.integration.conftest import chat, running, wait_for_job
 
