@@ -1,7 +1,7 @@
 """Remote MCP: the script starts a small MCP server of its own (a dice roller, JSON-RPC over
-streamable HTTP on 127.0.0.1:8765) and offers it to the model as an `mcp` tool. The gateway
-accepts only servers on its MCP_ALLOWED_URLS (`make examples` allows this one; with `make run`,
-put MCP_ALLOWED_URLS=http://127.0.0.1:8765/mcp in .env)."""
+streamable HTTP on 127.0.0.1:8765, or MCP_EXAMPLE_PORT) and offers it to the model as an `mcp`
+tool; the model lists its tools and calls one. The gateway accepts only servers on its
+MCP_ALLOWED_URLS: with `make run`, put MCP_ALLOWED_URLS=http://127.0.0.1:8765/mcp in .env."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from _gateway import connect, finished
+
+from client import InvalidRequest
 
 PORT = int(os.environ.get("MCP_EXAMPLE_PORT", "8765"))
 SERVER_URL = f"http://127.0.0.1:{PORT}/mcp"
@@ -79,7 +81,10 @@ try:
             "allowed_tools": ["roll"],
             "require_approval": "never",
         }
-        job = finished(gateway.respond("Roll 2 dice of 6 sides for me.", tools=[dice]))
+        try:
+            job = finished(gateway.respond("Roll 2 dice of 6 sides for me.", tools=[dice]))
+        except InvalidRequest as refused:
+            raise SystemExit(f"{refused.message} Add {SERVER_URL} to MCP_ALLOWED_URLS.") from None
         for item in job.result["output"] if job.result else []:
             if item["type"] == "mcp_list_tools":
                 names = [tool["name"] for tool in item["tools"]]

@@ -111,10 +111,13 @@ def tool_arguments(parameters: Any, text: str) -> Any:
 
     def hint(name: str, subschema: dict[str, Any]) -> Any:
         kind = subschema.get("type", "string")
-        if number and _IDENTIFIER_NAME.search(name):
+        quantity = _number_beside(name, text)
+        if quantity is None and number and _IDENTIFIER_NAME.search(name):
+            quantity = number.group(0)
+        if quantity is not None:
             if kind in ("integer", "number"):
-                return int(float(number.group(0))) if kind == "integer" else float(number.group(0))
-            return number.group(0)
+                return int(float(quantity)) if kind == "integer" else float(quantity)
+            return quantity
         if kind != "string" and not (isinstance(kind, list) and "string" in kind):
             return NO_HINT
         lowered = name.lower()
@@ -127,6 +130,15 @@ def tool_arguments(parameters: Any, text: str) -> Any:
         return NO_HINT
 
     return fill(schema, text="offline", hint=hint)
+
+
+def _number_beside(name: str, text: str) -> str | None:
+    """The number written next to a property's name ("2 dice", "sides: 6")."""
+    word = re.escape(name.replace("_", " "))
+    match = re.search(
+        rf"(\d+(?:\.\d+)?)\s+{word}\b|\b{word}\s*(?:[:=]|of|is)?\s*(\d+(?:\.\d+)?)", text, re.I
+    )
+    return (match.group(1) or match.group(2)) if match else None
 
 
 def find_place(text: str) -> str | None:

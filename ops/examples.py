@@ -21,8 +21,6 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = ROOT / "examples"
-# The local MCP server the remote_mcp example starts; the stack must allow-list it.
-EXAMPLE_MCP_URL = "http://127.0.0.1:8765/mcp"
 EXAMPLE_USER = "example-user"
 
 # Every example, with the arguments `make examples` runs it with.
@@ -63,6 +61,8 @@ class DevStack:
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="gw-devstack-")))
     token: str = field(default_factory=lambda: "gw_dev_" + secrets.token_urlsafe(16))
     api_port: int = field(default_factory=free_port)
+    # The local MCP server the remote_mcp example starts, which the stack allow-lists.
+    mcp_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -90,7 +90,7 @@ class DevStack:
             BEAT_METRICS_PORT="0",
             OFFLINE_OPENAI_PORT=str(free_port()),
             OFFLINE_WEATHER_PORT=str(free_port()),
-            MCP_ALLOWED_URLS=EXAMPLE_MCP_URL,
+            MCP_ALLOWED_URLS=f"http://127.0.0.1:{self.mcp_port}/mcp",
         )
         env.update(self.settings)
         return env
@@ -141,6 +141,7 @@ class DevStack:
             "GATEWAY_URL": self.url,
             "GATEWAY_TOKEN": self.token,
             "GATEWAY_USER": EXAMPLE_USER,
+            "MCP_EXAMPLE_PORT": str(self.mcp_port),
         }
 
 
