@@ -19,7 +19,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from shared.core.migrate import upgrade_database
-from shared.core.settings import get_settings
+from shared.core.settings import Settings, get_settings
 
 DATA = Path("data")
 
@@ -39,6 +39,22 @@ def _dev_token() -> str:
     return path.read_text().strip()
 
 
+def offline_stand_ins(settings: Settings, env: dict[str, str], python: str) -> dict[str, str]:
+    """The stand-ins to start when there is no OpenAI key (name: command), with `env` pointed at
+    them: the offline upstream, and the offline weather service unless WEATHER_API_URL is set."""
+    if settings.OPENAI_API_KEY:
+        return {}
+    port = settings.OFFLINE_OPENAI_PORT
+    processes = {"offline_openai": f"{python} -m offline_openai --port {port}"}
+    env["OPENAI_BASE_URL"] = f"http://127.0.0.1:{port}/v1"
+    if not env.get("WEATHER_API_URL"):
+        weather_port = settings.OFFLINE_WEATHER_PORT
+        processes["offline_weather"] = f"{python} -m offline_weather --port {weather_port}"
+        env["WEATHER_API_URL"] = f"http://127.0.0.1:{weather_port}/v1/forecast"
+        env["GEOCODING_API_URL"] = f"http://127.0.0.1:{weather_port}/v1/search"
+    return processes
+
+
 def main() -> int:
     settings = get_settings()
     env = dict(os.environ)
@@ -50,17 +66,7 @@ def main() -> int:
         processes["redis"] = (
             f"redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no"
         )
-    if not settings.OPENAI_API_KEY:
-        port = settings.OFFLINE_OPENAI_PORT
-        processes["offline_openai"] = f"{python} -m offline_openai --port {port}"
-        env["OPENAI_BASE_URL"] = f"http://127.0.0.1:{port}/v1"
-        if not os.environ.get("WEATHER_API_URL"):
-            weather = f"http://127.0.0.1:{settings.OFFLINE_WEATHER_PORT}"
-            processes["offline_weather"] = (
-                f"{python} -m offline_weather --port {settings.OFFLINE_WEATHER_PORT}"
-            )
-            env["WEATHER_API_URL"] = f"{weather}/v1/forecast"
-            env["GEOCODING_API_URL"] = f"{weather}/v1/search"
+    processes.update(offline_stand_ins(settings, env, python))
     token = settings.BOOTSTRAP_TOKEN or _dev_token()
     env["BOOTSTRAP_TOKEN"] = token
     upgrade_database()
