@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from client import Gateway, Job
+from client.core import Json
 
 DEV_TOKEN = Path(__file__).resolve().parent.parent / "data" / "dev-token"
 RESOURCES = Path(__file__).resolve().parent / "resources"
@@ -26,6 +27,11 @@ def connect(user_id: str | None = None) -> Gateway:
         token = DEV_TOKEN.read_text().strip()
         user = user or "alice"
     return Gateway(url, token, user_id=user)
+
+
+def with_attachment(text: str, part: Json) -> list[Json]:
+    """One user message: the text and one image or file (`{"type": "input_image", …}`)."""
+    return [{"role": "user", "content": [{"type": "input_text", "text": text}, part]}]
 
 
 def finished(job: Job) -> Job:

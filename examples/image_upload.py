@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from _gateway import RESOURCES, connect, finished
 
+from client.core import message_with_files
+
 with connect() as gateway:
     image = gateway.files.upload(RESOURCES / "checkerboard.png")
     print(f"uploaded {image['filename']} as {image['id']}")
-    job = gateway.respond(
-        [
-            {
-                "role": "user",
-                "content": [
-                    {"type": "input_text", "text": "Describe this picture."},
-                    {"type": "input_image", "file_id": image["id"]},
-                ],
-            }
-        ]
-    )
+    job = gateway.respond(message_with_files("Describe this picture.", [image]))
     print(finished(job).output_text)

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from _gateway import RESOURCES, connect, finished
 
+from client.core import message_with_files
+
 with connect() as gateway:
     document = gateway.files.upload(RESOURCES / "exercises.pdf")
     print(f"uploaded {document['filename']} as {document['id']}")
-    job = gateway.respond(
-        [
-            {
-                "role": "user",
-                "content": [
-                    {"type": "input_file", "file_id": document["id"]},
-                    {"type": "input_text", "text": "Solve the exercises in this file."},
-                ],
-            }
-        ]
+    job = finished(
+        gateway.respond(message_with_files("Solve the exercises in this file.", [document]))
     )
-    print(finished(job).output_text)
+    print(job.output_text)

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from _gateway import connect, finished
+from _gateway import connect, finished, with_attachment
 
 PDF_URL = "https://www.berkshirehathaway.com/letters/2024ltr.pdf"
 
 with connect() as gateway:
-    job = gateway.respond(
-        [
-            {
-                "role": "user",
-                "content": [
-                    {"type": "input_text", "text": "Summarise this letter in three sentences."},
-                    {"type": "input_file", "file_url": PDF_URL},
-                ],
-            }
-        ]
-    )
+    letter = {"type": "input_file", "file_url": PDF_URL}
+    job = gateway.respond(with_attachment("Summarise this letter in three sentences.", letter))
     print(finished(job).output_text)

@@ -146,9 +146,15 @@ class DevStack:
 
 
 def run_example(
-    name: str, args: tuple[str, ...], env: Mapping[str, str], cwd: Path, timeout: float = 120
+    name: str,
+    args: tuple[str, ...],
+    env: Mapping[str, str],
+    cwd: Path,
+    timeout: float = 120,
+    stdin: str = "",
 ) -> tuple[bool, str, float]:
-    """Run examples/<name>.py; answer (succeeded, its output, seconds)."""
+    """Run examples/<name>.py, typing `stdin` at its prompts; answer (succeeded, its output,
+    seconds)."""
     started = time.monotonic()
     try:
         done = subprocess.run(
@@ -158,7 +164,7 @@ def run_example(
             capture_output=True,
             text=True,
             timeout=timeout,
-            stdin=subprocess.DEVNULL,
+            input=stdin,
         )
     except subprocess.TimeoutExpired as exc:
         partial = exc.output or b""

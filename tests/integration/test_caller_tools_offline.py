@@ -11,15 +11,14 @@ import httpx
 
 from tests.integration.conftest import wait_for_job
 
-LOOKUP_ORDER = {
+CANCEL_BOOKING = {
     "type": "function",
-    "name": "lookup_order",
-    "description": "Look up an order status by order number",
+    "name": "cancel_booking",
+    "description": "Cancel a hotel booking given its reference",
     "parameters": {
         "type": "object",
-        "properties": {"order_number": {"type": "string"}},
-        "required": ["order_number"],
-        "additionalProperties": False,
+        "properties": {"booking_ref": {"type": "integer"}, "reason": {"type": "string"}},
+        "required": ["booking_ref"],
     },
 }
 
@@ -31,18 +30,21 @@ def submit(api: httpx.Client, user: str, **body: object) -> dict[str, object]:
 
 
 def test_a_callers_own_tool_parks_the_job_and_its_output_finishes_it(api: httpx.Client) -> None:
-    user = f"orders-{uuid.uuid4().hex[:8]}"
-    waiting = submit(api, user, input="Look up the status of order 1234", tools=[LOOKUP_ORDER])
+    user = f"bookings-{uuid.uuid4().hex[:8]}"
+    waiting = submit(api, user, input="Please cancel my booking 5521", tools=[CANCEL_BOOKING])
     assert waiting["status"] == "requires_action", waiting
     [call] = waiting["required_action"]["tool_calls"]  # type: ignore[index]
-    assert call["name"] == "lookup_order"
-    assert json.loads(call["arguments"]) == {"order_number": "1234"}
+    assert call["name"] == "cancel_booking"
+    assert json.loads(call["arguments"])["booking_ref"] == 5521
 
     resumed = api.post(
         f"/v1/jobs/{waiting['id']}/tool_outputs",
-        json={"user_id": user, "tool_outputs": [{"call_id": call["call_id"], "output": "shipped"}]},
+        json={
+            "user_id": user,
+            "tool_outputs": [{"call_id": call["call_id"], "output": "cancelled"}],
+        },
     )
     assert resumed.status_code == 200, resumed.text
     done = wait_for_job(api, str(waiting["id"]), user)
     assert done["status"] == "completed", done
-    assert "The lookup_order tool says: shipped" in done["result"]["output_text"]  # type: ignore[index]
+    assert "The cancel_booking tool says: cancelled" in done["result"]["output_text"]  # type: ignore[index]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import ast
 import os
 import re
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -94,17 +92,9 @@ def example_env(stack: Stack) -> dict[str, str]:
 
 def run(stack: Stack, cwd: Path, name: str, *args: str, stdin: str = "") -> str:
     """Run an example (typing `stdin` at its prompt); answer its output, failing if it did."""
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES_DIR / f"{name}.py"), *args],
-        env=example_env(stack),
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
+    ok, output, _seconds = run_example(name, args, example_env(stack), cwd, stdin=stdin)
+    assert ok, output
+    return output
 
 
 def test_every_example_is_run_and_checked() -> None:
