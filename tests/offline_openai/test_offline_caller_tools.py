@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import jsonschema
-from offline_helpers import MODEL
+from offline_helpers import MODEL, calls_of
 from openai import OpenAI
 
 LOOKUP_ORDER = {
@@ -34,10 +34,6 @@ REFUND = {
     },
 }
 TOOLS: list[Any] = [LOOKUP_ORDER, REFUND]
-
-
-def calls_of(response: Any) -> list[Any]:
-    return [item for item in response.output if item.type == "function_call"]
 
 
 def test_a_shared_content_word_calls_the_callers_tool(client: OpenAI) -> None:
