@@ -28,9 +28,10 @@ COPY api ./api
 COPY worker ./worker
 COPY shared ./shared
 COPY offline_openai ./offline_openai
+COPY offline_weather ./offline_weather
 COPY client ./client
 RUN uv sync --frozen --no-dev \
-    && python -m compileall -q api worker shared offline_openai client
+    && python -m compileall -q api worker shared offline_openai offline_weather client
 
 # --- runtime: the venv and the sources, no build tools, a non-root user -----------------------
 FROM ${PYTHON_IMAGE}

@@ -11,7 +11,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test lint unit integration bench faults flower clean
+.PHONY: install run test lint unit integration bench faults flower clean examples
 
 $(UV):
 	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
@@ -29,10 +29,15 @@ run: install
 test: install lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --durations=25
 
+# Every script in examples/ against a fresh offline stack (ops/examples.py): one line each.
+examples: install
+	@command -v redis-server >/dev/null || { echo "redis-server is missing: install it with 'sudo apt-get install redis-server'."; exit 1; }
+	@$(PY) -m ops.examples
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shared api worker offline_openai client bench ops
+	$(VENV)/bin/mypy shared api worker offline_openai offline_weather client bench ops examples
 
 # The benchmarks, each printing one table (an hour or so; never part of `make test`). With
 # TEST_DATABASE_URL set, those with a --database option run on SQLite and on PostgreSQL.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from offline_openai.ids import hex_id
+from offline_openai.mcp_client import is_loopback, mcp_items
 
 Item = dict[str, Any]
 
@@ -17,9 +18,10 @@ _WEB_SEARCH_TYPES = (
 
 
 def hosted_calls(
-    query: str, tools: list[dict[str, Any]], tool_choice: Any
+    query: str, tools: list[dict[str, Any]], tool_choice: Any, text: str = ""
 ) -> tuple[list[Item], str]:
-    """Output items for the hosted tools on offer, and a short note for the reply."""
+    """Output items for the hosted tools on offer, and a short note for the reply (`query` is
+    the message shortened for a search, `text` the whole message)."""
     if tool_choice == "none":
         return [], ""
     items: list[Item] = []
@@ -48,8 +50,13 @@ def hosted_calls(
             if label in seen:
                 continue
             seen.add(label)
-            items.extend(_mcp_items(label, tool))
-            notes.append(f"(offline MCP: the server '{label}' was not contacted)")
+            if is_loopback(tool.get("server_url")):
+                contacted = mcp_items(label, tool["server_url"], _allowed_names(tool), text)
+                items.extend(contacted)
+                notes.append(_mcp_note(label, contacted))
+            else:
+                items.extend(_mcp_items(label, tool))
+                notes.append(f"(offline MCP: the server '{label}' was not contacted)")
     return items, " ".join(notes)
 
 
@@ -73,11 +80,8 @@ def _mcp_items(label: str, tool: dict[str, Any]) -> list[Item]:
             "error": notice,
         }
     ]
-    allowed = tool.get("allowed_tools")
-    if isinstance(allowed, dict):
-        allowed = allowed.get("tool_names")
-    names = allowed if isinstance(allowed, list) else []
-    if names and isinstance(names[0], str):
+    names = _allowed_names(tool)
+    if names:
         items.append(
             {
                 "id": hex_id("mcp"),
@@ -91,3 +95,21 @@ def _mcp_items(label: str, tool: dict[str, Any]) -> list[Item]:
             }
         )
     return items
+
+
+def _allowed_names(tool: dict[str, Any]) -> list[str]:
+    allowed = tool.get("allowed_tools")
+    if isinstance(allowed, dict):
+        allowed = allowed.get("tool_names")
+    return [name for name in allowed if isinstance(name, str)] if isinstance(allowed, list) else []
+
+
+def _mcp_note(label: str, items: list[Item]) -> str:
+    listing = items[0]
+    if listing.get("error"):
+        return f"({listing['error']})"
+    if len(items) == 1:
+        names = ", ".join(tool["name"] for tool in listing["tools"]) or "none"
+        return f"(MCP server '{label}' offers these tools: {names})"
+    call = items[1]
+    return f"(MCP {call['name']} on '{label}' says: {call['output']})"

@@ -85,7 +85,7 @@ def answer(request: ModelRequest) -> ModelAnswer:
     if calls:
         output_tokens = sum(count_words(call["arguments"]) for call in calls)
         return ModelAnswer(calls, "completed", input_tokens, output_tokens)
-    hosted, note = hosted_calls(_shorten(text, 8), request.tools, request.tool_choice)
+    hosted, note = hosted_calls(_shorten(text, 8), request.tools, request.tool_choice, text)
     earlier = [
         message_text(item) for item in context if is_user_message(item) and item is not message
     ]

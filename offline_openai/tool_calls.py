@@ -9,6 +9,7 @@ from typing import Any
 
 from offline_openai.ids import call_id, hex_id
 from offline_openai.schema_fill import NO_HINT, fill
+from offline_openai.words import content_words
 
 Tool = dict[str, Any]
 
@@ -27,6 +28,8 @@ _OPERATOR = re.compile(r"\d\s*\)*\s*[+\-*/%^]\s*\(*\s*[\d.]")
 _IANA_ZONE = re.compile(r"\b(?:[A-Z][A-Za-z_]+/)+[A-Z][A-Za-z_+\-]*[A-Za-z]\b|\bUTC\b")
 _PLACE = re.compile(r"\bin\s+((?:[A-Za-z][\w.'\-]*)(?:\s+[A-Z][\w.'\-]*)*)")
 _STOP_WORDS = {"the", "a", "an", "my", "your", "this", "that"}
+_NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
+_IDENTIFIER_NAME = re.compile(r"(?:^|_)(?:id|number|num|no|code|ref|reference)$|Id$|Number$")
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,20 @@ def plan_calls(request: Request) -> list[dict[str, Any]]:
 
 
 def _matching_tools(text: str, functions: list[Tool]) -> list[Tool]:
+    """The tools the message's intents ask for (weather, time, arithmetic); failing those, the
+    tools that share a content word with the message in their name or description."""
+    chosen = _intent_tools(text, functions)
+    if chosen:
+        return chosen
+    asked = content_words(text)
+    return [
+        tool
+        for tool in functions
+        if asked & content_words(f"{tool.get('name', '')} {tool.get('description') or ''}")
+    ]
+
+
+def _intent_tools(text: str, functions: list[Tool]) -> list[Tool]:
     chosen: list[Tool] = []
     for intent, asks, serves in _INTENTS:
         if not (asks.search(text) or (intent == "arithmetic" and find_expression(text))):
@@ -90,9 +107,17 @@ def tool_arguments(parameters: Any, text: str) -> Any:
     place = find_place(text) or "unknown"
     zone = find_zone(text) or "UTC"
     expression = find_expression(text) or text
+    number = _NUMBER.search(text)
 
     def hint(name: str, subschema: dict[str, Any]) -> Any:
         kind = subschema.get("type", "string")
+        quantity = _number_beside(name, text)
+        if quantity is None and number and _IDENTIFIER_NAME.search(name):
+            quantity = number.group(0)
+        if quantity is not None:
+            if kind in ("integer", "number"):
+                return int(float(quantity)) if kind == "integer" else float(quantity)
+            return quantity
         if kind != "string" and not (isinstance(kind, list) and "string" in kind):
             return NO_HINT
         lowered = name.lower()
@@ -105,6 +130,15 @@ def tool_arguments(parameters: Any, text: str) -> Any:
         return NO_HINT
 
     return fill(schema, text="offline", hint=hint)
+
+
+def _number_beside(name: str, text: str) -> str | None:
+    """The number written next to a property's name ("2 dice", "sides: 6")."""
+    word = re.escape(name.replace("_", " "))
+    match = re.search(
+        rf"(\d+(?:\.\d+)?)\s+{word}\b|\b{word}\s*(?:[:=]|of|is)?\s*(\d+(?:\.\d+)?)", text, re.I
+    )
+    return (match.group(1) or match.group(2)) if match else None
 
 
 def find_place(text: str) -> str | None:

@@ -1,7 +1,8 @@
 """`make run`: the whole stack in the foreground under honcho, offline unless OPENAI_API_KEY is set.
 
-Starts a redis-server of its own when none answers at REDIS_URL, and the offline upstream when
-there is no OpenAI key; migrates the database; prints the URL, a token and a curl to paste.
+Starts a redis-server of its own when none answers at REDIS_URL, the offline upstream when there
+is no OpenAI key, and then also the offline weather service unless WEATHER_API_URL is set;
+migrates the database; prints the URL, a token and a curl to paste.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from redis.exceptions import RedisError
 
 from ops.stop_reason import StopWatch, stop_report
 from shared.core.migrate import upgrade_database
-from shared.core.settings import get_settings
+from shared.core.settings import Settings, get_settings
 
 DATA = Path("data")
 
@@ -39,6 +40,23 @@ def _dev_token() -> str:
     return path.read_text().strip()
 
 
+def offline_stand_ins(settings: Settings, env: dict[str, str], python: str) -> dict[str, str]:
+    """The stand-ins to start when there is no OpenAI key (name: command), with `env` pointed at
+    them: the offline upstream, and the offline weather service unless WEATHER_API_URL is set."""
+    if settings.OPENAI_API_KEY:
+        return {}
+    port = settings.OFFLINE_OPENAI_PORT
+    processes = {"offline_openai": f"{python} -m offline_openai --port {port}"}
+    env["OFFLINE_OPENAI_STATE"] = settings.OFFLINE_OPENAI_STATE
+    env["OPENAI_BASE_URL"] = f"http://127.0.0.1:{port}/v1"
+    if not env.get("WEATHER_API_URL"):
+        weather_port = settings.OFFLINE_WEATHER_PORT
+        processes["offline_weather"] = f"{python} -m offline_weather --port {weather_port}"
+        env["WEATHER_API_URL"] = f"http://127.0.0.1:{weather_port}/v1/forecast"
+        env["GEOCODING_API_URL"] = f"http://127.0.0.1:{weather_port}/v1/search"
+    return processes
+
+
 def main() -> int:
     settings = get_settings()
     env = dict(os.environ)
@@ -50,11 +68,7 @@ def main() -> int:
         processes["redis"] = (
             f"redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no"
         )
-    if not settings.OPENAI_API_KEY:
-        port = settings.OFFLINE_OPENAI_PORT
-        processes["offline_openai"] = f"{python} -m offline_openai --port {port}"
-        env["OFFLINE_OPENAI_STATE"] = settings.OFFLINE_OPENAI_STATE
-        env["OPENAI_BASE_URL"] = f"http://127.0.0.1:{port}/v1"
+    processes.update(offline_stand_ins(settings, env, python))
     token = settings.BOOTSTRAP_TOKEN or _dev_token()
     env["BOOTSTRAP_TOKEN"] = token
     upgrade_database()

@@ -64,6 +64,7 @@ class Settings(BaseModel):
     OFFLINE_OPENAI_CAPABILITIES: str = ""
     # Where `make run`'s offline upstream keeps its state (empty: in memory, lost at restart).
     OFFLINE_OPENAI_STATE: str = "data/offline-openai.db"
+    OFFLINE_WEATHER_PORT: int = Field(default=8090, ge=1, le=65535)
     UPSTREAM_HISTORY: HistoryMode = "auto"
     UPSTREAM_HISTORY_MAX_ITEMS: int = Field(default=100, ge=1)
     # Empty: <temp dir>/gateway-api-metrics-<API_PORT>, so two gateways on one host never share.

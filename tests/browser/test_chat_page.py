@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, update
 
+from offline_weather.server import OpenMeteoServer
 from shared.core.clock import utcnow
 from shared.core.models import Conversation
-from tests.fake_open_meteo import OpenMeteoServer
 from tests.harness import ROOT, Stack
 
 CHROMIUM = Path("/usr/bin/chromium")

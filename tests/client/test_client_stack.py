@@ -30,7 +30,7 @@ from client import (
     NotFound,
 )
 from client.core import chat_body
-from tests.fake_open_meteo import OpenMeteoServer
+from offline_weather.server import OpenMeteoServer
 from tests.harness import Stack
 
 pytestmark = pytest.mark.integration

@@ -11,11 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fake_open_meteo import OpenMeteo, OpenMeteoServer
-from tests.harness import Stack
+from offline_weather.server import OpenMeteo, OpenMeteoServer
+from tests.harness import Stack, free_port
 
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 MCP_SERVER = "https://mcp.example.com/sse"
+# The port of the MCP server the remote_mcp example starts (tests/integration/test_examples.py).
+EXAMPLE_MCP_PORT = free_port()
 MAX_UPLOAD_BYTES = 2_000_000
 
 
@@ -30,7 +32,7 @@ def stack(request: pytest.FixtureRequest, open_meteo: OpenMeteo) -> Iterator[Sta
     settings = {
         "WEATHER_API_URL": f"{open_meteo.base_url}/v1/forecast",
         "GEOCODING_API_URL": f"{open_meteo.base_url}/v1/search",
-        "MCP_ALLOWED_URLS": MCP_SERVER,
+        "MCP_ALLOWED_URLS": f"{MCP_SERVER},http://127.0.0.1:{EXAMPLE_MCP_PORT}/mcp",
         "MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
         "RATE_LIMIT": "100000/minute",
     }

@@ -22,6 +22,11 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 15
 
 
+def calls_of(response: Any) -> list[Any]:
+    """The function_call items of a response."""
+    return [item for item in response.output if item.type == "function_call"]
+
+
 def parse_sse(raw: str) -> list[tuple[str, dict[str, Any]]]:
     """(event name, data) pairs of a text/event-stream body."""
     frames = []

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import jsonschema
-from offline_helpers import MODEL
+from offline_helpers import MODEL, calls_of
 from openai import OpenAI
 
 WEATHER = {
@@ -50,10 +50,6 @@ CALCULATOR = {
     },
 }
 TOOLS: list[Any] = [WEATHER, CLOCK, CALCULATOR]
-
-
-def calls_of(response: Any) -> list[Any]:
-    return [item for item in response.output if item.type == "function_call"]
 
 
 def test_weather_question_calls_the_weather_tool_with_the_city(client: OpenAI) -> None:

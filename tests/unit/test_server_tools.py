@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from offline_openai.tool_calls import Request, plan_calls
+from offline_weather.server import SOURCE, OpenMeteo, OpenMeteoServer
 from shared.core.settings import get_settings
 from shared.jobs.tool_catalog import SERVER_TOOL_NAMES, function_tool
-from tests.fake_open_meteo import OpenMeteo, OpenMeteoServer
 from worker.tools import TOOL_FUNCTIONS, run_server_tool, weather, world_clock
 from worker.tools import registry as tool_registry
 
@@ -186,6 +186,7 @@ def test_get_weather_geocodes_the_city_then_reads_the_current_weather(
         "conditions": "rain",
         "observed_at": "2024-07-01T14:00",
         "timezone": "Europe/Paris",
+        "source": SOURCE,
     }
     geocode, forecast = open_meteo.requests
     assert geocode == ("/v1/search", {**GEOCODE_QUERY, "name": "Paris"})

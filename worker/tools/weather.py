@@ -71,6 +71,7 @@ class Current(BaseModel):
 class ForecastBody(BaseModel):
     current: Current
     timezone: str = ""
+    source: str = ""  # not Open-Meteo's: the offline stand-in says its readings are sample data
 
 
 def get_weather(city: str) -> dict[str, Any]:
@@ -108,7 +109,7 @@ def get_weather(city: str) -> dict[str, Any]:
             ForecastBody,
         )
     code = forecast.current.weather_code
-    return {
+    reading = {
         "city": place.name,
         "country": place.country,
         "latitude": place.latitude,
@@ -119,6 +120,7 @@ def get_weather(city: str) -> dict[str, Any]:
         "observed_at": forecast.current.time,
         "timezone": forecast.timezone or place.timezone,
     }
+    return {**reading, "source": forecast.source} if forecast.source else reading
 
 
 def _fetch(
