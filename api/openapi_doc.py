@@ -105,6 +105,19 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
             "created_at": {"type": "integer"},
         },
     },
+    "TranscriptItem": {
+        "type": "object",
+        "required": ["id", "type", "role", "job_id", "response_id", "created_at"],
+        "properties": {
+            "id": {"type": "string", "description": "<job_id>:<n>, a cursor for after="},
+            "type": {"type": "string", "examples": ["message", "function_call"]},
+            "role": {"enum": ["user", "assistant", "tool"]},
+            "job_id": {"type": "string"},
+            "response_id": NULLABLE_STR,
+            "created_at": {"type": "integer"},
+            "content": {"type": "array"},
+        },
+    },
     "Health": {"type": "object", "properties": {"status": {"type": "string"}}},
     "JobEvent": {
         "type": "object",
@@ -173,7 +186,7 @@ def _list_of(name: str) -> dict[str, Any]:
     }
 
 
-for _name in ("Job", "Conversation", "StoredResponse"):
+for _name in ("Job", "Conversation", "StoredResponse", "TranscriptItem"):
     BODY_SCHEMAS[f"{_name}List"] = _list_of(_name)
 
 
@@ -396,6 +409,14 @@ def build_document() -> dict[str, Any]:
             "get": _operation(
                 "Its responses, oldest first",
                 ("200", "a page of responses", "StoredResponseList"),
+                params=schemas.ListQuery,
+                path="conversation_id",
+            )
+        },
+        "/v1/conversations/{conversation_id}/messages": {
+            "get": _operation(
+                "Its transcript: user turns, tool calls and outputs, replies, oldest first",
+                ("200", "a page of transcript items", "TranscriptItemList"),
                 params=schemas.ListQuery,
                 path="conversation_id",
             )

@@ -9,6 +9,7 @@ from flask import Blueprint
 from api.http import acting_user, json_body, query
 from api.schemas import ConversationListQuery, ConversationPatch, ListQuery, UserQuery, UserScoped
 from shared.conversations import service as conversations
+from shared.conversations.transcript import list_messages
 
 bp = Blueprint("conversations", __name__)
 
@@ -52,3 +53,9 @@ def conversation_responses(conversation_id: str) -> dict[str, Any]:
     return conversations.list_responses(
         acting_user(params.user_id), conversation_id, params.limit, params.after
     )
+
+
+@bp.get("/v1/conversations/<conversation_id>/messages")
+def conversation_messages(conversation_id: str) -> dict[str, Any]:
+    params = query(ListQuery)
+    return list_messages(acting_user(params.user_id), conversation_id, params.limit, params.after)
