@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint
 
+from api.openapi_compat import with_compat_routes
 from api.openapi_doc import build_document
 
 bp = Blueprint("openapi", __name__)
@@ -14,7 +15,7 @@ bp = Blueprint("openapi", __name__)
 
 @lru_cache(maxsize=1)
 def _document() -> dict[str, Any]:
-    return build_document()
+    return with_compat_routes(build_document())
 
 
 @bp.get("/openapi.json")

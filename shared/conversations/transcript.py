@@ -112,6 +112,16 @@ def _job_items(job: Job, responses: list[Response], names: dict[str, str]) -> li
     return items
 
 
+def user_text(kind: str, request: dict[str, Any]) -> str:
+    """The text of what the user sent in a job, its parts joined by blank lines."""
+    return "\n\n".join(
+        part["text"]
+        for message in user_items(kind, request)
+        for part in _parts(message["content"])
+        if part["type"] == "input_text"
+    )
+
+
 def _parts(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"type": "input_text", "text": content}]

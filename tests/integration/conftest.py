@@ -33,6 +33,8 @@ def stack(request: pytest.FixtureRequest, open_meteo: OpenMeteo) -> Iterator[Sta
         "MCP_ALLOWED_URLS": MCP_SERVER,
         "MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
         "RATE_LIMIT": "100000/minute",
+        # Long enough for any offline reply on a busy machine, short enough to see the 202.
+        "COMPAT_WAIT_SECONDS": "5",
     }
     with running(request, Stack(database=request.param, settings=settings)) as started:
         yield started
