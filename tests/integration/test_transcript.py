@@ -12,6 +12,7 @@ import httpx
 
 from tests.integration.conftest import chat, wait_for_job
 from tests.integration.test_files_events_cancel import PDF, PNG
+from tests.integration.test_tools import CALLER_TOOL
 
 
 def new_user() -> str:
@@ -22,6 +23,18 @@ def messages(api: httpx.Client, user: str, conversation_id: str, **params: Any) 
     return api.get(
         f"/v1/conversations/{conversation_id}/messages", params={"user_id": user, **params}
     )
+
+
+def respond_in_new_conversation(api: httpx.Client, user: str, **body: Any) -> dict[str, Any]:
+    """A conversation with one chat turn, then a /v1/responses job in it (returned at once)."""
+    first = chat(api, user, "Hello")
+    wait_for_job(api, first["id"], user)
+    response = api.post(
+        "/v1/responses",
+        json={"user_id": user, "conversation_id": first["conversation_id"], **body},
+    )
+    assert response.status_code == 202, response.text
+    return response.json()  # type: ignore[no-any-return]
 
 
 def compact(item: dict[str, Any]) -> tuple[str, str, str]:
@@ -111,19 +124,10 @@ def test_images_and_files_are_shown_by_name(api: httpx.Client) -> None:
         {"type": "input_image", "image_url": "https://example.com/pics/cat.jpg"},
         {"type": "input_image", "image_url": data_url},
     ]
-    first = chat(api, user, "Hello")
-    conversation_id = first["conversation_id"]
-    wait_for_job(api, first["id"], user)
-    response = api.post(
-        "/v1/responses",
-        json={
-            "user_id": user,
-            "conversation_id": conversation_id,
-            "input": [{"role": "user", "content": content}],
-        },
-    )
-    job = wait_for_job(api, response.json()["id"], user)
+    submitted = respond_in_new_conversation(api, user, input=[{"role": "user", "content": content}])
+    job = wait_for_job(api, submitted["id"], user)
     assert job["status"] == "completed", job
+    conversation_id = job["conversation_id"]
 
     user_turn = messages(api, user, conversation_id).json()["data"][2]
     assert user_turn["role"] == "user"
@@ -137,29 +141,10 @@ def test_images_and_files_are_shown_by_name(api: httpx.Client) -> None:
 
 def test_a_caller_tool_output_is_in_the_transcript(api: httpx.Client) -> None:
     user = new_user()
-    tool = {
-        "type": "function",
-        "name": "lookup_weather",
-        "description": "Look up the weather for a city in our own records",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-            "additionalProperties": False,
-        },
-    }
-    first = chat(api, user, "Hi there")
-    conversation_id = first["conversation_id"]
-    wait_for_job(api, first["id"], user)
-    submitted = api.post(
-        "/v1/responses",
-        json={
-            "user_id": user,
-            "conversation_id": conversation_id,
-            "input": "What's the weather in Oslo?",
-            "tools": [tool],
-        },
-    ).json()
+    submitted = respond_in_new_conversation(
+        api, user, input="What's the weather in Oslo?", tools=[CALLER_TOOL]
+    )
+    conversation_id = submitted["conversation_id"]
     waiting = wait_for_job(api, submitted["id"], user)
     assert waiting["status"] == "requires_action", waiting
     [call] = waiting["required_action"]["tool_calls"]
