@@ -280,6 +280,10 @@ function tick() {
   if (current && effectiveStatus(current) === "expired" && ui.readonly.hidden) renderList();
 }
 
+// Earlier versions of the page kept sent messages here; the server's transcript holds them now.
+for (const key of Object.keys(localStorage)) {
+  if (key.startsWith("gw.sent.")) localStorage.removeItem(key);
+}
 ui.token.value = localStorage.getItem("gw.token") || "";
 ui.userId.value = localStorage.getItem("gw.userId") || "";
 ui.settings.addEventListener("submit", saveSettings);
