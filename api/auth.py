@@ -1,4 +1,5 @@
-"""Bearer-token authentication for every /v1 route, and the request id every answer carries."""
+"""Bearer-token authentication for every /v1 route (and the original app's routes), and the
+request id every answer carries."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def register_authentication(app: Flask) -> None:
         g.request_id = given if REQUEST_ID_PATTERN.match(given) else uuid.uuid4().hex
         g.started = time.perf_counter()
         replace_log_fields(request_id=g.request_id)
-        if not request.path.startswith("/v1/"):
+        if not request.path.startswith("/v1/") and request.blueprint != "compat":
             return
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

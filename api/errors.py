@@ -17,6 +17,7 @@ from shared.core.errors import (
     Conflict,
     DomainError,
     InvalidInput,
+    JobFailed,
     MalformedRequest,
     NotFound,
     RateLimited,
@@ -38,6 +39,7 @@ STATUSES: dict[type[DomainError], int] = {
     UnsupportedMediaType: 415,
     InvalidInput: 422,
     RateLimited: 429,
+    JobFailed: 502,
     Unavailable: 503,
 }
 ERROR_TYPES = {
@@ -54,6 +56,7 @@ ERROR_TYPES = {
     422: "invalid_request_error",
     429: "rate_limit_error",
     431: "invalid_request_error",
+    502: "upstream_error",
     503: "service_unavailable_error",
 }
 

@@ -239,3 +239,17 @@ class JobQuery(Strict):
 
 class UserQuery(Strict):
     user_id: UserId | None = None
+
+
+class CompatChatRequest(Strict):
+    """The original multi-user app's POST /chat body."""
+
+    message: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+    user_id: UserId | None = None
+    conversation_id: ObjectId | None = None
+
+
+class CompatConversationQuery(Strict):
+    user_id: UserId | None = None
+    status: Literal["active", "closed", "expired"] | None = None
+    limit: int = Field(default=100, ge=1, le=100)

@@ -309,7 +309,7 @@ class AsyncJob(JobView):
 
 
 class AsyncConversations:
-    """`gateway.conversations`: list, get, close, history, update, delete."""
+    """`gateway.conversations`: list, get, close, history, messages, update, delete."""
 
     def __init__(self, gateway: AsyncGateway) -> None:
         self._gateway = gateway
@@ -332,6 +332,13 @@ class AsyncConversations:
     ) -> Page:
         """Its stored responses, oldest first."""
         path = f"/v1/conversations/{conversation_id}/responses"
+        return Page.of(await self._gateway._get(path, limit=limit, after=after))
+
+    async def messages(
+        self, conversation_id: str, limit: int | None = None, after: str | None = None
+    ) -> Page:
+        """Its transcript: user turns, tool calls and outputs, replies, oldest first."""
+        path = f"/v1/conversations/{conversation_id}/messages"
         return Page.of(await self._gateway._get(path, limit=limit, after=after))
 
     async def update(self, conversation_id: str, metadata: Mapping[str, str]) -> Json:

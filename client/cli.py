@@ -191,14 +191,39 @@ def cmd_conversations(gateway: Gateway, args: argparse.Namespace, out: TextIO) -
 
 
 def cmd_history(gateway: Gateway, args: argparse.Namespace, out: TextIO) -> int:
-    page = gateway.conversations.history(args.conversation_id, limit=args.limit)
+    items: list[Json] = []
+    after = None
+    while len(items) < args.limit:
+        page = gateway.conversations.messages(
+            args.conversation_id, limit=min(100, args.limit - len(items)), after=after
+        )
+        items += page.data
+        if not page.has_more:
+            break
+        after = page.last_id
     if args.json:
-        emit_json(out, page.data)
+        emit_json(out, items)
         return 0
-    for response in page:
-        out.write(f"--- {response['id']}  {when(response.get('created_at'))}\n")
-        out.write(f"{response.get('output_text', '')}\n")
+    for item in items:
+        out.write(transcript_line(item) + "\n")
     return 0
+
+
+def transcript_line(item: Json) -> str:
+    """One transcript item as a line: who said it, and what."""
+    kind = item.get("type")
+    if kind == "message":
+        parts = item.get("content") or []
+        text = "".join(str(part.get("text") or "") for part in parts)
+        names = [str(part["name"]) for part in parts if part.get("name")]
+        attached = f"  [attached: {', '.join(names)}]" if names else ""
+        who = "you" if item.get("role") == "user" else "assistant"
+        return f"{when(item.get('created_at'))}  {who}: {text}{attached}"
+    if kind == "function_call":
+        return f"  tool call: {item.get('name')}({item.get('arguments')})"
+    if kind == "function_call_output":
+        return f"  tool output: {item.get('output')}"
+    return f"  {kind}"
 
 
 def cmd_close(gateway: Gateway, args: argparse.Namespace, out: TextIO) -> int:
@@ -273,9 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     conversations.add_argument("--limit", type=int, default=20)
     conversations.set_defaults(handler=cmd_conversations)
 
-    history = commands.add_parser("history", parents=[shared], help="a conversation's replies")
+    history = commands.add_parser("history", parents=[shared], help="a conversation's transcript")
     history.add_argument("conversation_id")
-    history.add_argument("--limit", type=int, default=100)
+    history.add_argument("--limit", type=int, default=1000, help="at most this many items")
     history.set_defaults(handler=cmd_history)
 
     close = commands.add_parser("close", parents=[shared], help="close a conversation")

@@ -299,7 +299,7 @@ class Job(JobView):
 
 
 class Conversations:
-    """`gateway.conversations`: list, get, close, history, update, delete."""
+    """`gateway.conversations`: list, get, close, history, messages, update, delete."""
 
     def __init__(self, gateway: Gateway) -> None:
         self._gateway = gateway
@@ -322,6 +322,13 @@ class Conversations:
     ) -> Page:
         """Its stored responses, oldest first."""
         path = f"/v1/conversations/{conversation_id}/responses"
+        return Page.of(self._gateway._get(path, limit=limit, after=after))
+
+    def messages(
+        self, conversation_id: str, limit: int | None = None, after: str | None = None
+    ) -> Page:
+        """Its transcript: user turns, tool calls and outputs, replies, oldest first."""
+        path = f"/v1/conversations/{conversation_id}/messages"
         return Page.of(self._gateway._get(path, limit=limit, after=after))
 
     def update(self, conversation_id: str, metadata: Mapping[str, str]) -> Json:

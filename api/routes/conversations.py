@@ -10,6 +10,7 @@ from api.http import acting_user, json_body, query
 from api.openapi import documented
 from api.schemas import ConversationListQuery, ConversationPatch, ListQuery, UserQuery, UserScoped
 from shared.conversations import service as conversations
+from shared.conversations.transcript import TranscriptList, list_messages
 from shared.views import ConversationBody, ConversationList, DeletedBody, StoredResponseList
 
 bp = Blueprint("conversations", __name__)
@@ -66,3 +67,11 @@ def conversation_responses(conversation_id: str) -> dict[str, Any]:
     return conversations.list_responses(
         acting_user(params.user_id), conversation_id, params.limit, params.after
     )
+
+
+@bp.get("/v1/conversations/<conversation_id>/messages")
+@documented({"HTTP_200": TranscriptList}, query=ListQuery)
+def conversation_messages(conversation_id: str) -> dict[str, Any]:
+    """Its transcript: user turns, tool calls and outputs, replies, oldest first."""
+    params = query(ListQuery)
+    return list_messages(acting_user(params.user_id), conversation_id, params.limit, params.after)

@@ -60,17 +60,20 @@ export class Api {
     return this.request("GET", `/v1/conversations/${encodeURIComponent(id)}`);
   }
 
-  history(id) {
-    return this.request("GET", `/v1/conversations/${encodeURIComponent(id)}/responses`, {
-      params: { limit: 100 },
-    });
-  }
-
-  // The conversation's jobs: their results hold every tool output (responses don't).
-  jobs(conversationId) {
-    return this.request("GET", "/v1/jobs", {
-      params: { conversation_id: conversationId, limit: 100 },
-    });
+  // The whole transcript of a conversation (both sides), page after page, oldest first.
+  async transcript(id) {
+    const items = [];
+    let after;
+    for (;;) {
+      const page = await this.request(
+        "GET",
+        `/v1/conversations/${encodeURIComponent(id)}/messages`,
+        { params: { limit: 100, after } },
+      );
+      items.push(...page.data);
+      if (!page.has_more) return items;
+      after = page.last_id;
+    }
   }
 
   close(id) {

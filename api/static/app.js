@@ -1,7 +1,6 @@
 // The chat page: settings, conversation list, history, sending and streaming a reply.
-// The server keeps no user messages in a conversation's history (only responses), so the
-// page keeps what this browser sent in local storage, per user and conversation, keyed by
-// job id, and shows them next to the responses of the same job.
+// A conversation's history is its transcript from the server (both sides), so any browser or
+// client shows the same conversation; the page keeps only its settings locally.
 
 import { Api, ApiError, TERMINAL } from "./api.js";
 import {
@@ -43,26 +42,6 @@ function explain(error) {
 
 function fail(error) {
   showNotice(explain(error));
-}
-
-// --- what this browser sent, per user and conversation -------------------------------------
-
-function sentKey(conversationId) {
-  return `gw.sent.${ui.userId.value.trim() || "self"}.${conversationId}`;
-}
-
-function loadSent(conversationId) {
-  try {
-    return JSON.parse(localStorage.getItem(sentKey(conversationId))) || {};
-  } catch {
-    return {};
-  }
-}
-
-function remember(conversationId, jobId, text, fileNames) {
-  const sent = loadSent(conversationId);
-  sent[jobId] = { text, files: fileNames };
-  localStorage.setItem(sentKey(conversationId), JSON.stringify(sent));
 }
 
 // --- conversation list and the current conversation -----------------------------------------
@@ -137,14 +116,13 @@ function newChat() {
 async function openConversation(id) {
   const client = api();
   try {
-    const [conversation, history, jobs] = await Promise.all([
+    const [conversation, transcript] = await Promise.all([
       client.conversation(id),
-      client.history(id),
-      client.jobs(id),
+      client.transcript(id),
     ]);
     setCurrent(id);
     ui.jobStatus.textContent = "";
-    renderHistory(id, history.data, toolOutputs(jobs.data));
+    renderHistory(transcript);
     showConversationState(conversation);
     renderList();
   } catch (error) {
@@ -152,46 +130,25 @@ async function openConversation(id) {
   }
 }
 
-// call_id → output, from the jobs' results (stored responses hold the calls, not the outputs).
-function toolOutputs(jobs) {
-  const outputs = new Map();
-  for (const job of jobs) {
-    for (const item of (job.result && job.result.output) || []) {
-      if (item.type === "function_call_output") outputs.set(item.call_id, item.output);
-    }
-  }
-  return outputs;
-}
-
-function renderHistory(conversationId, responses, outputs) {
-  const sent = loadSent(conversationId);
-  const seenJobs = new Set();
+function renderHistory(transcript) {
   const cards = new Map();
   const items = [];
-  for (const response of responses) {
-    if (!seenJobs.has(response.job_id)) {
-      seenJobs.add(response.job_id);
-      const mine = sent[response.job_id];
-      if (mine) items.push(userBubble(mine.text, mine.files));
-    }
-    let texts = 0;
-    for (const item of response.output || []) {
-      if (item.type === "function_call") {
-        const card = toolCard(item.name, item.arguments, item.call_id);
-        cards.set(item.call_id, card);
-        if (outputs.has(item.call_id)) fillToolCard(card, outputs.get(item.call_id));
-        items.push(card);
-      } else if (item.type === "function_call_output" && cards.has(item.call_id)) {
-        fillToolCard(cards.get(item.call_id), item.output);
-      } else if (item.type === "message") {
-        const text = (item.content || []).map((part) => part.text || "").join("");
-        if (text) {
-          items.push(assistantBubble(text));
-          texts += 1;
-        }
+  for (const item of transcript) {
+    if (item.type === "message") {
+      const parts = item.content || [];
+      const text = parts.map((part) => part.text || "").join("");
+      if (item.role === "user") {
+        items.push(userBubble(text, parts.filter((part) => part.name).map((part) => part.name)));
+      } else if (text) {
+        items.push(assistantBubble(text));
       }
+    } else if (item.type === "function_call") {
+      const card = toolCard(item.name, item.arguments, item.call_id);
+      cards.set(item.call_id, card);
+      items.push(card);
+    } else if (item.type === "function_call_output" && cards.has(item.call_id)) {
+      fillToolCard(cards.get(item.call_id), item.output);
     }
-    if (!texts && response.output_text) items.push(assistantBubble(response.output_text));
   }
   ui.messages.replaceChildren(...items);
 }
@@ -240,7 +197,6 @@ async function send(event) {
   ui.jobStatus.textContent = files.length ? "Uploading…" : "Sending…";
   try {
     const job = await submit(client, text, files, tools);
-    remember(job.conversation_id, job.id, text, fileNames);
     ui.message.value = "";
     ui.files.value = "";
     ui.fileList.replaceChildren();
@@ -324,6 +280,10 @@ function tick() {
   if (current && effectiveStatus(current) === "expired" && ui.readonly.hidden) renderList();
 }
 
+// Earlier versions of the page kept sent messages here; the server's transcript holds them now.
+for (const key of Object.keys(localStorage)) {
+  if (key.startsWith("gw.sent.")) localStorage.removeItem(key);
+}
 ui.token.value = localStorage.getItem("gw.token") || "";
 ui.userId.value = localStorage.getItem("gw.userId") || "";
 ui.settings.addEventListener("submit", saveSettings);

@@ -51,6 +51,10 @@ class RateLimited(DomainError):
         self.retry_after = retry_after
 
 
+class JobFailed(DomainError):
+    """A job whose answer was awaited ended without one: the upstream or a tool failed it."""
+
+
 class Unavailable(DomainError):
     """A dependency is down: nothing was accepted; try again."""
 

@@ -76,6 +76,8 @@ class Settings(BaseModel):
         default="", repr=False, pattern=r"^$|^[^:,]+:[^,]+(,[^:,]+:[^,]+)*$"
     )
     FLOWER_PORT: int = Field(default=5555, ge=1, le=65535)
+    # How long the original app's POST /chat holds its request for the reply (then 202, the job).
+    COMPAT_WAIT_SECONDS: float = Field(default=30.0, ge=0, le=300)
 
     @field_validator("MCP_ALLOWED_URLS", mode="before")
     @classmethod

@@ -2,11 +2,15 @@
 Selenium) against a real stack: streaming, the weather card, an image, history after a
 reload, close, a user token, and a bad token. Screenshots go to test-output/browser/.
 
-The tests share one stack and one browser and run in file order (each builds on the last)."""
+The tests share one stack and one browser and run in file order (each builds on the last); the
+last opens a conversation the `gateway` command made and sees both sides."""
 
 from __future__ import annotations
 
+import os
 import struct
+import subprocess
+import sys
 import tempfile
 import zlib
 from collections.abc import Iterator
@@ -241,3 +245,47 @@ def test_an_expired_conversation_is_read_only(page: webdriver.Chrome, stack: Sta
     assert not page.find_element(By.ID, "message").is_enabled()
     wait_for(page, "#conversations [aria-current=true] .badge.expired")
     shot(page, "expired")
+
+
+def test_a_conversation_made_by_the_cli_shows_both_sides(
+    page: webdriver.Chrome, stack: Stack
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env.update(GATEWAY_URL=stack.api_url, GATEWAY_TOKEN=stack.token, GATEWAY_USER="cli-carol")
+    gateway = str(Path(sys.executable).parent / "gateway")
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([gateway, *args], env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    first = cli("chat", "Hello from the terminal, my name is Carol")
+    conversation_id = cli("conversations").splitlines()[1].split()[0]
+    cli(
+        "chat",
+        "What's the weather in Paris?",
+        "--tool",
+        "get_weather",
+        "--conversation",
+        conversation_id,
+    )
+
+    # This browser never saw the conversation: what it shows is the server's. What an earlier
+    # page kept of sent messages is dropped.
+    page.execute_script("localStorage.setItem('gw.sent.alice.conv_old', '{}')")
+    page.refresh()
+    sign_in(page, stack.token, "cli-carol")
+    wait_for(page, f"#conversations button[data-id={conversation_id}]").click()
+    wait_for(page, ".msg.user", "Hello from the terminal, my name is Carol")
+    wait_for(page, ".msg.assistant", first.strip())
+    wait_for(page, ".msg.user", "What's the weather in Paris?")
+    card = wait_for(page, ".tool-card[data-tool=get_weather]", "City: Paris")
+    assert "21.4" in card.text, card.text
+    roles = [
+        e.get_attribute("data-role") or "tool"
+        for e in page.find_elements(By.CSS_SELECTOR, "#messages > li")
+    ]
+    assert roles == ["user", "assistant", "user", "tool", "assistant"], roles
+    stored = page.execute_script("return Object.keys(localStorage)")
+    assert not [key for key in stored if key.startswith("gw.sent")], stored
+    shot(page, "cli-conversation")

@@ -354,3 +354,34 @@ def test_the_readme_python_example_runs_as_written(
     exec(code, {"token": stack.token})
     printed = capsys.readouterr().out
     assert "The get_weather tool says" in printed and " completed conv_" in printed
+
+
+def test_cli_history_shows_both_sides_of_the_transcript(stack: Stack, tmp_path: Path) -> None:
+    user = "cli-historian"
+    path = tmp_path / "notes.txt"
+    path.write_text("Remember the milk.\n")
+    first = json.loads(cli(stack, "chat", "Hello, my name is Ada", "--json", user=user).stdout)
+    conversation_id = first["conversation_id"]
+    more = ("--conversation", conversation_id)
+    cli(stack, "chat", "What's the weather in Paris?", "--tool", "get_weather", *more, user=user)
+    cli(stack, "chat", "Read this", "--file", str(path), *more, user=user)
+
+    shown = cli(stack, "history", conversation_id, user=user)
+    assert shown.returncode == 0, shown.stderr
+    lines = [line.split("  ", 1)[1] for line in shown.stdout.splitlines()]
+    assert lines[0] == "you: Hello, my name is Ada"
+    assert lines[1] == f"assistant: {first['result']['output_text']}"
+    assert lines[2] == "you: What's the weather in Paris?"
+    assert lines[3] == 'tool call: get_weather({"city": "Paris"})'
+    assert lines[4].startswith("tool output: ") and "21.4" in lines[4]
+    assert lines[5].startswith("assistant: [offline turn 2]")
+    assert lines[6] == "you: Read this  [attached: notes.txt]"
+    assert lines[7].startswith("assistant: [offline turn 3]") and len(lines) == 8
+
+    with Gateway(stack.api_url, stack.token, user_id=user) as gw:
+        page = gw.conversations.messages(conversation_id, limit=3)
+        assert [item["role"] for item in page] == ["user", "assistant", "user"] and page.has_more
+        rest = gw.conversations.messages(conversation_id, after=page.last_id)
+        assert len(page) + len(rest) == 8 and not rest.has_more
+    as_json = json.loads(cli(stack, "history", conversation_id, "--json", user=user).stdout)
+    assert [item["id"] for item in as_json] == [item["id"] for item in [*page, *rest]]

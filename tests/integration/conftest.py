@@ -35,6 +35,8 @@ def stack(request: pytest.FixtureRequest, open_meteo: OpenMeteo) -> Iterator[Sta
         "MCP_ALLOWED_URLS": f"{MCP_SERVER},http://127.0.0.1:{EXAMPLE_MCP_PORT}/mcp",
         "MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
         "RATE_LIMIT": "100000/minute",
+        # Long enough for any offline reply on a busy machine, short enough to see the 202.
+        "COMPAT_WAIT_SECONDS": "5",
     }
     with running(request, Stack(database=request.param, settings=settings)) as started:
         yield started
