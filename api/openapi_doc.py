@@ -422,13 +422,16 @@ def build_document() -> dict[str, Any]:
         },
         "/metrics": {
             "get": {
-                "summary": "Prometheus metrics of the API (keep this off the public internet)",
+                "summary": "Prometheus metrics of the API: METRICS_TOKEN as a bearer token, "
+                "or without one loopback callers only",
                 "security": [],
                 "responses": {
                     "200": {
                         "description": "the Prometheus text format",
                         "content": {"text/plain": {"schema": {"type": "string"}}},
-                    }
+                    },
+                    "401": _answer("METRICS_TOKEN is set and was not sent", "Error"),
+                    "403": _answer("no METRICS_TOKEN, and the caller is not on loopback", "Error"),
                 },
             }
         },
