@@ -30,11 +30,11 @@ from shared.jobs.operations import active_jobs, queue_depths
 log = logging.getLogger(__name__)
 
 
-def serve_metrics(host: str, port: int, token: str) -> None:
-    """Serve this process's metrics on `host`:`port` (port 0: not at all). A port in use costs
-    the metrics, not the process."""
+def serve_metrics(host: str, port: int, token: str) -> WSGIServer | None:
+    """Serve this process's metrics on `host`:`port` (port 0: not at all) from a thread. A port
+    in use costs the metrics, not the process."""
     if port == 0:
-        return
+        return None
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         server_class = type("MetricsServer", (ThreadingWSGIServer,), {"address_family": family})
@@ -43,9 +43,10 @@ def serve_metrics(host: str, port: int, token: str) -> None:
         )
     except OSError as exc:
         log.warning("metrics not served: port %s: %s", port, exc)
-        return
+        return None
     threading.Thread(target=server.serve_forever, name="metrics-server", daemon=True).start()
     log.info("metrics served on port %s", port)
+    return server
 
 
 def serve_beat_metrics(host: str, port: int, token: str) -> None:
