@@ -40,9 +40,10 @@ def stack(request: pytest.FixtureRequest, open_meteo: OpenMeteo) -> Iterator[Sta
 
 @contextmanager
 def running(request: pytest.FixtureRequest, stack: Stack) -> Iterator[Stack]:
-    """Start the stack; stop it afterwards, printing its logs if a test failed."""
-    stack.start()
+    """Start the stack; stop it afterwards (also when it failed to start, so none of its
+    processes outlive the session), printing its logs if a test failed."""
     try:
+        stack.start()
         yield stack
     finally:
         if request.session.testsfailed:
