@@ -17,6 +17,8 @@ from shared.core.log_context import replace_log_fields
 log = logging.getLogger("api.requests")
 
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+# A URL ends up in proxies' and browsers' logs and histories: a token there is a token leaked.
+URL_TOKEN_PARAMETERS = frozenset({"token", "access_token"})
 
 
 def register_authentication(app: Flask) -> None:
@@ -26,6 +28,14 @@ def register_authentication(app: Flask) -> None:
         g.request_id = given if REQUEST_ID_PATTERN.match(given) else uuid.uuid4().hex
         g.started = time.perf_counter()
         replace_log_fields(request_id=g.request_id)
+        in_url = sorted(name for name in request.args if name.lower() in URL_TOKEN_PARAMETERS)
+        if in_url:
+            raise Unauthenticated(
+                "token_in_url",
+                "Tokens are never accepted in the URL: send Authorization: Bearer <token>, "
+                "and replace a token that was sent in one.",
+                in_url[0],
+            )
         if not request.path.startswith("/v1/") and request.blueprint != "compat":
             return
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")

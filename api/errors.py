@@ -7,58 +7,21 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from gunicorn.http.errors import ParseException
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from shared.core.error_body import answer_for, error_body
 from shared.core.errors import (
-    Conflict,
     DomainError,
     InvalidInput,
-    JobFailed,
     MalformedRequest,
-    NotFound,
-    RateLimited,
-    TooLarge,
-    Unauthenticated,
     Unavailable,
-    UnsupportedMediaType,
 )
 
 log = logging.getLogger(__name__)
-
-# Each domain error's status, and the error `type` every status reports.
-STATUSES: dict[type[DomainError], int] = {
-    MalformedRequest: 400,
-    Unauthenticated: 401,
-    NotFound: 404,
-    Conflict: 409,
-    TooLarge: 413,
-    UnsupportedMediaType: 415,
-    InvalidInput: 422,
-    RateLimited: 429,
-    JobFailed: 502,
-    Unavailable: 503,
-}
-ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    405: "invalid_request_error",
-    409: "conflict_error",
-    413: "invalid_request_error",
-    414: "invalid_request_error",
-    415: "invalid_request_error",
-    417: "invalid_request_error",
-    422: "invalid_request_error",
-    429: "rate_limit_error",
-    431: "invalid_request_error",
-    502: "upstream_error",
-    503: "service_unavailable_error",
-}
 
 HTTP_CODES = {
     400: "bad_request",
@@ -69,26 +32,6 @@ HTTP_CODES = {
 }
 
 
-class ErrorDetail(BaseModel):
-    type: str
-    code: str
-    message: str
-    param: str | None
-
-
-class ErrorBody(BaseModel):
-    """The body of every error answer."""
-
-    error: ErrorDetail
-
-
-def error_body(status: int, code: str, message: str, param: str | None = None) -> dict[str, Any]:
-    detail = ErrorDetail(
-        type=ERROR_TYPES.get(status, "api_error"), code=code, message=message, param=param
-    )
-    return ErrorBody(error=detail).model_dump()
-
-
 def error_response(status: int, code: str, message: str, param: str | None = None) -> Response:
     response = jsonify(error_body(status, code, message, param))
     response.status_code = status
@@ -96,14 +39,10 @@ def error_response(status: int, code: str, message: str, param: str | None = Non
 
 
 def render(error: DomainError) -> Response:
-    status = next(STATUSES[kind] for kind in type(error).__mro__ if kind in STATUSES)
-    response = error_response(status, error.code, error.message, error.param)
-    if isinstance(error, Unauthenticated):
-        response.headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(error, RateLimited):
-        response.headers["Retry-After"] = str(error.retry_after)
-    elif isinstance(error, Unavailable):
-        response.headers["Retry-After"] = "1"
+    status, body, headers = answer_for(error)
+    response = jsonify(body)
+    response.status_code = status
+    response.headers.update(headers)
     return response
 
 

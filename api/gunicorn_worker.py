@@ -17,7 +17,7 @@ from gunicorn.http import errors
 from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers.gthread import ThreadWorker
 
-from api.errors import error_body
+from shared.core.error_body import error_body
 
 # (exceptions, status, code, message) in gunicorn's order; `{}` is the exception's text.
 REFUSALS: tuple[tuple[tuple[type[BaseException], ...], int, str, str], ...] = (

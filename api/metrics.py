@@ -5,7 +5,7 @@ all; without gunicorn (the Flask test client, `flask run`) this process's own ar
 prometheus-client picks where it keeps values when first imported, so this module is imported
 by create_app only: gunicorn's master imports the `api` package to read its config, before
 api/gunicorn_config.py sets PROMETHEUS_MULTIPROC_DIR for the worker processes it forks.
-/metrics needs no token: keep it off the public internet, as README.md says.
+/metrics answers only METRICS_TOKEN as a bearer token, or without one only loopback callers.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ from prometheus_client import (
 
 from api.openapi import documented
 from shared.core import metrics
+from shared.core.error_body import ErrorBody
+from shared.core.metrics_access import metrics_refusal
+from shared.core.settings import get_settings
 
 bp = Blueprint("metrics", __name__)
 
@@ -40,9 +43,21 @@ def register_metrics(app: Flask) -> None:
 
 
 @bp.get("/metrics")
-@documented({"HTTP_200": None}, public=True)
+@documented(
+    {
+        "HTTP_200": None,
+        "HTTP_401": (ErrorBody, "METRICS_TOKEN is set and was not sent as the bearer token"),
+        "HTTP_403": (ErrorBody, "no METRICS_TOKEN is set, and the caller is not on this host"),
+    },
+    public=True,
+)
 def scrape() -> Response:
-    """Prometheus metrics of the API (keep this off the public internet)."""
+    """Prometheus metrics of the API: METRICS_TOKEN as a bearer token, or loopback without it."""
+    refusal = metrics_refusal(
+        get_settings().METRICS_TOKEN, request.headers.get("Authorization"), request.remote_addr
+    )
+    if refusal:
+        raise refusal
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

@@ -14,7 +14,7 @@ from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
 from spectree.models import SecureType, Server
 from spectree.plugins.flask_plugin import FlaskPlugin
 
-from api.errors import ErrorBody
+from shared.core.error_body import ErrorBody
 
 View = TypeVar("View", bound=Callable[..., Any])
 

@@ -117,7 +117,7 @@ class Stack:
     proxy_database: bool = False  # PostgreSQL behind a TcpProxy the test can cut
     worker_concurrency: int = 8
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="gw-stack-")))
-    token: str = field(default_factory=lambda: "svc_" + secrets.token_urlsafe(16))
+    token: str = field(default_factory=lambda: "svc_" + secrets.token_urlsafe(32))
     processes: dict[str, Process] = field(default_factory=dict)
     _drop_database: Any = None
 

@@ -35,6 +35,7 @@ EXPECTED_SERVICES = {
     "beat",
     "offline-openai",
     "flower",
+    "prometheus",
 }
 # Settings that must reach every app process.
 PASSED_SETTINGS = {
@@ -92,10 +93,17 @@ def resolve(node: Any, env: Mapping[str, str]) -> Any:
     return node
 
 
+# What Compose requires to be set (${NAME:?…}); tests/test_compose_secrets.py checks this list.
+REQUIRED_SECRETS = {
+    "BOOTSTRAP_TOKEN": "tok-0123456789abcdefghijklmnopqrstuvwxyz",
+    "POSTGRES_PASSWORD": "pw-0123456789abcdefghijklmnopqrstuvwxyz",
+}
+
+
 @cache
 def services() -> dict[str, dict[str, Any]]:
-    """The services as Compose runs them with nothing set in the environment."""
-    resolved = resolve(raw_compose()["services"], {})
+    """The services as Compose runs them with only the required secrets set."""
+    resolved = resolve(raw_compose()["services"], REQUIRED_SECRETS)
     assert isinstance(resolved, dict)
     return resolved
 

@@ -26,12 +26,14 @@ def _dispatch_in_background(**_kwargs: Any) -> None:
 
 @worker_init.connect
 def _serve_worker_metrics(**_kwargs: Any) -> None:
-    serve_metrics(get_settings().BIND_HOST, get_settings().WORKER_METRICS_PORT)
+    settings = get_settings()
+    serve_metrics(settings.BIND_HOST, settings.WORKER_METRICS_PORT, settings.METRICS_TOKEN)
 
 
 @beat_init.connect
 def _serve_beat_metrics(**_kwargs: Any) -> None:
-    serve_beat_metrics(get_settings().BIND_HOST, get_settings().BEAT_METRICS_PORT)
+    settings = get_settings()
+    serve_beat_metrics(settings.BIND_HOST, settings.BEAT_METRICS_PORT, settings.METRICS_TOKEN)
 
 
 __all__ = ["app"]

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from api.errors import ErrorBody
 from api.http import acting_user, json_body, query, submitting_user
 from api.openapi import SubmitHeaders, documented
 from api.schemas import CompatChatRequest, CompatConversationQuery, UserQuery, UserScoped
@@ -15,6 +14,7 @@ from api.submit import idempotency_key
 from shared.conversations import compat
 from shared.conversations.compat import CompatConversation, CompatReply, CompatResponse
 from shared.conversations.service import close_conversation
+from shared.core.error_body import ErrorBody
 from shared.core.errors import JobFailed
 from shared.core.settings import get_settings
 from shared.jobs import states

@@ -23,6 +23,10 @@ class Unauthenticated(DomainError):
     """No token, or one that is unknown or revoked."""
 
 
+class Forbidden(DomainError):
+    """Known, but not allowed here."""
+
+
 class NotFound(DomainError):
     """No such object, or not the caller's."""
 

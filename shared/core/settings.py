@@ -10,6 +10,9 @@ from typing import Literal
 
 from dotenv import load_dotenv
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
+
+from shared.core.secret_rules import secret_weakness
 
 HistoryMode = Literal["auto", "conversations", "previous_response", "local"]
 
@@ -78,12 +81,21 @@ class Settings(BaseModel):
     FLOWER_PORT: int = Field(default=5555, ge=1, le=65535)
     # How long the original app's POST /chat holds its request for the reply (then 202, the job).
     COMPAT_WAIT_SECONDS: float = Field(default=30.0, ge=0, le=300)
+    # Set: every metrics endpoint answers only this bearer token. Empty: only loopback callers.
+    METRICS_TOKEN: str = Field(default="", repr=False)
 
     @field_validator("MCP_ALLOWED_URLS", mode="before")
     @classmethod
     def _split_urls(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(url.strip() for url in value.split(",") if url.strip())
+        return value
+
+    @field_validator("BOOTSTRAP_TOKEN", "METRICS_TOKEN")
+    @classmethod
+    def _unguessable(cls, value: str) -> str:
+        if value and (weakness := secret_weakness(value)):
+            raise PydanticCustomError("weak_secret", weakness)
         return value
 
     @field_validator("LOG_LEVEL", mode="before")

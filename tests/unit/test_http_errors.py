@@ -10,8 +10,9 @@ from flask.testing import FlaskClient
 from gunicorn.http.errors import InvalidChunkSize
 from werkzeug.test import TestResponse
 
-from api.errors import STATUSES, render
+from api.errors import render
 from shared.accounts.tokens import revoke_token
+from shared.core.error_body import STATUSES
 from shared.core.errors import (
     DatabaseUnavailable,
     DomainError,
