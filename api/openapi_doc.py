@@ -55,6 +55,11 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
                     "output": {"type": "array"},
                     "usage": {"type": ["object", "null"]},
                     "parsed": {},
+                    # only on a job ended incomplete: why the response stopped early
+                    "incomplete_details": {
+                        "type": "object",
+                        "properties": {"reason": {"type": "string"}},
+                    },
                 },
             },
             "error": {
