@@ -176,6 +176,8 @@ class Stack:
             API_METRICS_DIR=str(self.workdir / "api-metrics"),
             WORKER_METRICS_PORT=str(self.worker_metrics_port),
             BEAT_METRICS_PORT=str(self.beat_metrics_port),
+            # The offline upstream's models that stop short, fail, or don't exist.
+            ALLOWED_MODELS="short-model,failing-model,invalid-model",
         )
         env.update(self.settings)
         return env
