@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from openai.types.responses import ResponseIncludable
 from pydantic import Field, StringConstraints
 
 from api.schema_base import Strict, ToolName
@@ -47,16 +48,6 @@ ToolChoice = (
         Field(discriminator="type"),
     ]
 )
-Include = Literal[
-    "file_search_call.results",
-    "web_search_call.results",
-    "web_search_call.action.sources",
-    "message.input_image.image_url",
-    "computer_call_output.output.image_url",
-    "code_interpreter_call.outputs",
-    "reasoning.encrypted_content",
-    "message.output_text.logprobs",
-]
 
 
 class CreateParameters(Strict):
@@ -69,7 +60,7 @@ class CreateParameters(Strict):
     parallel_tool_calls: bool | None = None
     max_tool_calls: Annotated[int, Field(ge=0)] | None = None
     truncation: Literal["auto", "disabled"] | None = None
-    include: Annotated[list[Include], Field(max_length=8)] | None = None
+    include: Annotated[list[ResponseIncludable], Field(max_length=8)] | None = None
     prompt_cache_key: Annotated[str, StringConstraints(min_length=1, max_length=1_024)] | None = (
         None
     )

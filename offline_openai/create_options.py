@@ -3,33 +3,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args, get_type_hints
+
+from openai.types.responses import ResponseIncludable, ToolChoiceOptions, ToolChoiceTypes
+from openai.types.responses.response_create_params import ResponseCreateParamsBase
 
 from offline_openai.errors import ApiError, invalid, missing
 
-TRUNCATION = ("auto", "disabled")
-SERVICE_TIERS = ("auto", "default", "flex", "scale", "priority", "fast", "ultrafast")
-INCLUDE = (
-    "file_search_call.results",
-    "web_search_call.results",
-    "web_search_call.action.sources",
-    "message.input_image.image_url",
-    "computer_call_output.output.image_url",
-    "code_interpreter_call.outputs",
-    "reasoning.encrypted_content",
-    "message.output_text.logprobs",
-)
-TOOL_CHOICE_MODES = ("none", "auto", "required")
-HOSTED_TOOL_CHOICES = (
-    "file_search",
-    "web_search_preview",
-    "computer",
-    "computer_use_preview",
-    "computer_use",
-    "web_search_preview_2025_03_11",
-    "image_generation",
-    "code_interpreter",
-)
+# OpenAI's enums, as the SDK (generated from OpenAI's OpenAPI document) spells them.
+_CREATE_PARAMS = get_type_hints(ResponseCreateParamsBase)
+TRUNCATION: tuple[str, ...] = get_args(get_args(_CREATE_PARAMS["truncation"])[0])
+SERVICE_TIERS: tuple[str, ...] = get_args(get_args(_CREATE_PARAMS["service_tier"])[0])
+INCLUDE: tuple[str, ...] = get_args(ResponseIncludable)
+TOOL_CHOICE_MODES: tuple[str, ...] = get_args(ToolChoiceOptions)
+HOSTED_TOOL_CHOICES: tuple[str, ...] = get_args(ToolChoiceTypes.model_fields["type"].annotation)
 NAMED_TOOL_CHOICES = ("function", "custom", "mcp", "allowed_tools", "apply_patch", "shell")
 SAFETY_IDENTIFIER_MAX = 64
 

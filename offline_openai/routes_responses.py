@@ -19,21 +19,6 @@ from offline_openai.store import Store, current_store
 
 bp = Blueprint("responses", __name__)
 
-LOGGED_PARAMETERS = (
-    "max_output_tokens",
-    "temperature",
-    "top_p",
-    "tool_choice",
-    "parallel_tool_calls",
-    "max_tool_calls",
-    "truncation",
-    "include",
-    "prompt_cache_key",
-    "service_tier",
-    "top_logprobs",
-    "safety_identifier",
-)
-
 
 @bp.post("/responses")
 def create() -> Any:
@@ -147,8 +132,8 @@ def _log_entry(body: dict[str, Any]) -> dict[str, Any]:
         "stream": body.get("stream") is True,
         "background": body.get("background") is True,
         "model": body.get("model"),
-        # The create parameters as sent, so tests see what reached the upstream.
-        **{name: body.get(name) for name in LOGGED_PARAMETERS},
+        # Every other field as sent (max_output_tokens, temperature, tool_choice, …).
+        "params": {name: value for name, value in body.items() if name != "input"},
         "response_id": None,
         # Which connection the call came on: a client that reuses its connections shows few.
         "client_port": request.environ.get("REMOTE_PORT"),

@@ -202,7 +202,8 @@ def test_model_and_sampling_options_reach_the_upstream(
     wait_for(page, "#job-status", "incomplete in")
     with stack.upstream() as upstream:
         call = upstream.get("/_offline/stats").json()["requests"][-1]
-    assert (call["model"], call["max_output_tokens"], call["temperature"]) == (
+    params = call["params"]
+    assert (params["model"], params["max_output_tokens"], params["temperature"]) == (
         "gpt-5-nano",
         16,
         0.7,

@@ -16,23 +16,11 @@ import httpx
 import pytest
 
 from client import AsyncGateway, Gateway
+from tests.create_parameters import EVERY_PARAMETER
 from tests.harness import Stack
 
 JOB = {"id": "job_1", "object": "job", "status": "queued", "conversation_id": "conv_1"}
 GATEWAY_BIN = str(Path(sys.executable).parent / "gateway")
-PARAMETERS: dict[str, Any] = {
-    "max_output_tokens": 64,
-    "temperature": 0.5,
-    "top_p": 0.9,
-    "tool_choice": {"type": "function", "name": "get_weather"},
-    "parallel_tool_calls": False,
-    "max_tool_calls": 1,
-    "truncation": "auto",
-    "include": ["message.output_text.logprobs"],
-    "prompt_cache_key": "k",
-    "service_tier": "flex",
-    "top_logprobs": 2,
-}
 
 
 def sent_bodies() -> tuple[httpx.MockTransport, list[dict[str, Any]]]:
@@ -48,9 +36,9 @@ def sent_bodies() -> tuple[httpx.MockTransport, list[dict[str, Any]]]:
 def test_chat_and_respond_send_the_keyword_arguments() -> None:
     transport, bodies = sent_bodies()
     with Gateway("http://gw", "tok", transport=transport) as gw:
-        gw.chat("hi", tools=["get_weather"], **PARAMETERS)
+        gw.chat("hi", tools=["get_weather"], **EVERY_PARAMETER)
         gw.respond("hi", tools=["get_weather"], include=("reasoning.encrypted_content",))
-    assert {name: bodies[0][name] for name in PARAMETERS} == PARAMETERS
+    assert {name: bodies[0][name] for name in EVERY_PARAMETER} == EVERY_PARAMETER
     assert bodies[1]["include"] == ["reasoning.encrypted_content"]
     assert "temperature" not in bodies[1]
 
@@ -92,4 +80,5 @@ def test_cli_chat_flags_reach_the_upstream(stack: Stack) -> None:
     with stack.upstream() as upstream:
         log = upstream.get("/_offline/stats").json()["requests"]
     [call] = [entry for entry in log if entry["job_id"] == job["id"]]
-    assert (call["max_output_tokens"], call["temperature"], call["model"]) == (77, 0.4, "gpt-4o")
+    sent = (call["params"]["max_output_tokens"], call["params"]["temperature"], call["model"])
+    assert sent == (77, 0.4, "gpt-4o")

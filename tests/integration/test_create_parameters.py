@@ -12,22 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.create_parameters import EVERY_PARAMETER
 from tests.harness import Stack, wait_until
 from tests.integration.conftest import chat, running, wait_for_job
 
-PARAMETERS: dict[str, Any] = {
-    "max_output_tokens": 300,
-    "temperature": 0.3,
-    "top_p": 0.8,
-    "tool_choice": {"type": "function", "name": "get_weather"},
-    "parallel_tool_calls": False,
-    "max_tool_calls": 2,
-    "truncation": "auto",
-    "include": ["message.output_text.logprobs"],
-    "prompt_cache_key": "weather-desk",
-    "service_tier": "default",
-    "top_logprobs": 3,
-}
 LONG_MESSAGE = "one two three four five six seven eight nine ten eleven twelve thirteen"
 
 
@@ -45,13 +33,13 @@ def test_parameters_reach_the_upstream_on_every_tool_round(
     api: httpx.Client, upstream: httpx.Client
 ) -> None:
     user = new_user()
-    job = chat(api, user, "What's the weather in Paris?", tools=["get_weather"], **PARAMETERS)
+    job = chat(api, user, "What's the weather in Paris?", tools=["get_weather"], **EVERY_PARAMETER)
     done = wait_for_job(api, job["id"], user)
     assert done["status"] == "completed", done
     calls = upstream_calls(upstream, job["id"])
     assert len(calls) == 2, calls  # the call that asks for the tool, and the one after it
     for call in calls:
-        assert {name: call[name] for name in PARAMETERS} == PARAMETERS
+        assert {name: call["params"][name] for name in EVERY_PARAMETER} == EVERY_PARAMETER
 
 
 def test_responses_requests_pass_them_through_too(
@@ -64,7 +52,7 @@ def test_responses_requests_pass_them_through_too(
     job = response.json()
     assert wait_for_job(api, job["id"], user)["status"] == "completed"
     [call] = upstream_calls(upstream, job["id"])
-    assert {name: call[name] for name in sampling} == sampling
+    assert {name: call["params"][name] for name in sampling} == sampling
 
 
 def test_a_call_without_a_bound_gets_max_output_tokens(
@@ -74,8 +62,8 @@ def test_a_call_without_a_bound_gets_max_output_tokens(
     job = chat(api, user, "Hello, my name is Zed. Please greet me.")
     assert wait_for_job(api, job["id"], user)["status"] == "completed"
     [call] = upstream_calls(upstream, job["id"])
-    assert call["max_output_tokens"] == 4096
-    assert call["temperature"] is None and call["tool_choice"] is None
+    assert call["params"]["max_output_tokens"] == 4096
+    assert "temperature" not in call["params"] and "tool_choice" not in call["params"]
 
 
 def test_a_job_cut_by_its_bound_is_incomplete_and_keeps_its_text(api: httpx.Client) -> None:
@@ -129,7 +117,7 @@ def test_one_safety_identifier_per_user(api: httpx.Client, upstream: httpx.Clien
     for user, job in jobs:
         assert wait_for_job(api, job["id"], user)["status"] == "completed"
         [call] = upstream_calls(upstream, job["id"])
-        identifiers.append(call["safety_identifier"])
+        identifiers.append(call["params"]["safety_identifier"])
     assert identifiers[0] == identifiers[1] != identifiers[2]
     assert all(re.fullmatch(r"[0-9a-f]{64}", value) for value in identifiers), identifiers
 
@@ -151,7 +139,7 @@ def test_the_probe_leaves_out_a_safety_identifier_the_upstream_refuses(
         done = wait_for_job(api, job["id"], user)
         assert done["status"] == "completed", done
         [call] = upstream_calls(upstream, job["id"])
-    assert call["safety_identifier"] is None
+    assert "safety_identifier" not in call["params"]
     wait_until(
         lambda: "safety_identifier=False" in refusing_stack.processes["worker"].log(),
         timeout=5,

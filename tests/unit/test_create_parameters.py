@@ -20,23 +20,11 @@ from shared.core.models import Job
 from shared.jobs.create_parameters import CREATE_PARAMETERS
 from shared.jobs.lifecycle import claim_job
 from shared.jobs.submission import JobSubmission, submit_job
+from tests.create_parameters import EVERY_PARAMETER
 from tests.unit.test_http_errors import auth, error_of
 from worker import turns
 from worker.capabilities import Capabilities
 
-EVERY_PARAMETER: dict[str, Any] = {
-    "max_output_tokens": 512,
-    "temperature": 0.2,
-    "top_p": 0.9,
-    "tool_choice": {"type": "function", "name": "get_weather"},
-    "parallel_tool_calls": False,
-    "max_tool_calls": 3,
-    "truncation": "auto",
-    "include": ["message.output_text.logprobs"],
-    "prompt_cache_key": "weather-bot",
-    "service_tier": "flex",
-    "top_logprobs": 5,
-}
 CAPS = Capabilities(conversations=False, previous_response=False, background=False, retrieve=False)
 
 
