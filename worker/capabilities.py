@@ -71,7 +71,8 @@ def forget() -> None:
 
 def _cache_key() -> str:
     settings = get_settings()
-    where = f"{settings.OPENAI_BASE_URL}|{settings.OPENAI_MODEL}"
+    # SAFETY_IDENTIFIER=off skips that part of the probe: its findings are kept apart.
+    where = f"{settings.OPENAI_BASE_URL}|{settings.OPENAI_MODEL}|{settings.SAFETY_IDENTIFIER}"
     return "gw:upstream:capabilities:" + hashlib.sha256(where.encode()).hexdigest()[:16]
 
 
