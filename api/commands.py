@@ -17,6 +17,7 @@ from shared.accounts import users as user_accounts
 from shared.accounts.tokens import create_token, revoke_token
 from shared.conversations.expiry import expire_idle_conversations
 from shared.core.errors import DomainError
+from shared.core.models import User
 from shared.jobs import operations
 from shared.jobs.sweeps import purge_old_data, reconcile_jobs
 
@@ -41,15 +42,14 @@ def revoke(token: str) -> None:
     click.echo("revoked")
 
 
-users = AppGroup("users", help="List users and set their scheduling limits.")
+users = AppGroup("users", help="List users and set their scheduling limits and models.")
 
 
 @users.command("list")
 def list_users() -> None:
-    """Print every user: id, name, in-flight limit, weight."""
+    """Print every user: id, name, in-flight limit, weight, models."""
     for user in user_accounts.list_users():
-        limit = user.max_inflight if user.max_inflight is not None else "default"
-        click.echo(f"{user.id}\t{user.name}\tmax_inflight={limit}\tweight={user.weight}")
+        click.echo(f"{user.id}\t{user.name}\t{_limits(user)}")
 
 
 @users.command("set")
@@ -57,15 +57,37 @@ def list_users() -> None:
 @click.option("--max-inflight", type=click.IntRange(min=1), help="Jobs running or sent at once.")
 @click.option("--default-max-inflight", is_flag=True, help="Back to USER_MAX_INFLIGHT.")
 @click.option("--weight", type=click.IntRange(min=1, max=100), help="Turns per scheduling lap.")
+@click.option(
+    "--models", help="Comma-separated models the user may name, instead of ALLOWED_MODELS."
+)
+@click.option("--default-models", is_flag=True, help="Back to ALLOWED_MODELS.")
 def set_user(
-    user_id: str, max_inflight: int | None, default_max_inflight: bool, weight: int | None
+    user_id: str,
+    max_inflight: int | None,
+    default_max_inflight: bool,
+    weight: int | None,
+    models: str | None,
+    default_models: bool,
 ) -> None:
-    """Set USER_ID's in-flight limit and scheduling weight (the user is made if missing)."""
+    """Set USER_ID's in-flight limit, scheduling weight and models (the user is made if missing)."""
+    names = None if models is None else [name.strip() for name in models.split(",") if name.strip()]
+    if names == []:
+        raise click.BadParameter("name at least one model", param_hint="--models")
     user = user_accounts.set_limits(
-        user_id, max_inflight=max_inflight, reset_max_inflight=default_max_inflight, weight=weight
+        user_id,
+        max_inflight=max_inflight,
+        reset_max_inflight=default_max_inflight,
+        weight=weight,
+        models=names,
+        reset_models=default_models,
     )
+    click.echo(f"{user.id}\t{_limits(user)}")
+
+
+def _limits(user: User) -> str:
     limit = user.max_inflight if user.max_inflight is not None else "default"
-    click.echo(f"{user.id}\tmax_inflight={limit}\tweight={user.weight}")
+    models = ",".join(user.allowed_models) if user.allowed_models is not None else "default"
+    return f"max_inflight={limit}\tweight={user.weight}\tmodels={models}"
 
 
 @contextmanager

@@ -6,7 +6,6 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
@@ -14,6 +13,8 @@ from pydantic import (
     model_validator,
 )
 
+from api.create_parameters import CreateParameters
+from api.schema_base import Strict, ToolName
 from shared.jobs import states
 
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -27,11 +28,6 @@ UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:@-]{1,40}$")]
 ObjectId = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{1,64}$")]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_max_length=100_000)
-
-
-ToolName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 DATA_URL = re.compile(r"^data:image/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/=\s]+$")
 
 
@@ -82,7 +78,7 @@ Tool = ToolName | HostedOrCallerTool
 Tools = Annotated[list[Tool], Field(max_length=32)]
 
 
-class ChatRequest(Strict):
+class ChatRequest(CreateParameters):
     """Send one message; without conversation_id a new conversation is made."""
 
     message: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
@@ -171,7 +167,7 @@ class ReasoningConfig(Strict):
     summary: Literal["auto", "concise", "detailed"] | None = None
 
 
-class ResponsesRequest(Strict):
+class ResponsesRequest(CreateParameters):
     """A general Responses request, run through the queue."""
 
     input: (

@@ -7,12 +7,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
 
 from client.core import (
     DEFAULT_TIMEOUT,
+    CreateParameters,
     Event,
     JobView,
     Json,
@@ -24,6 +25,7 @@ from client.core import (
     compact,
     error_for,
     events_path,
+    json_parameters,
     poll_wait,
     reconnect_delay,
     respond_body,
@@ -148,9 +150,11 @@ class AsyncGateway:
         *,
         wait: float | None = None,
         idempotency_key: str | None = None,
+        **parameters: Unpack[CreateParameters],
     ) -> AsyncJob:
-        """POST /v1/chat: a message in a conversation (a new one without conversation_id)."""
-        body = chat_body(message, conversation_id, tools, model, instructions, metadata)
+        """POST /v1/chat: a message in a conversation (a new one without conversation_id);
+        `parameters` are Responses create parameters (max_output_tokens, temperature, …)."""
+        body = chat_body(message, conversation_id, tools, model, instructions, metadata, parameters)
         return await self._submit("/v1/chat", body, idempotency_key or str(uuid.uuid4()), wait)
 
     async def respond(
@@ -166,6 +170,7 @@ class AsyncGateway:
         reasoning: Mapping[str, Any] | None = None,
         wait: float | None = None,
         idempotency_key: str | None = None,
+        **parameters: Unpack[CreateParameters],
     ) -> AsyncJob:
         """POST /v1/responses: a general Responses request (input items, tools, text format)."""
         body = respond_body(
@@ -177,6 +182,7 @@ class AsyncGateway:
             metadata=dict(metadata) if metadata is not None else None,
             text=dict(text) if text is not None else None,
             reasoning=dict(reasoning) if reasoning is not None else None,
+            **json_parameters(parameters),
         )
         return await self._submit("/v1/responses", body, idempotency_key or str(uuid.uuid4()), wait)
 

@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 from dotenv import dotenv_values, find_dotenv
 
-from client.core import Event, Json, message_with_files
+from client.core import CreateParameters, Event, Json, message_with_files
 from client.errors import GatewayError
 from client.status_line import StatusLine
 from client.sync import Gateway, Job
@@ -76,6 +76,11 @@ def emit_json(out: TextIO, value: Any) -> None:
 
 def submit_chat(gateway: Gateway, args: argparse.Namespace) -> Job:
     tools = list(args.tool or [])
+    parameters = CreateParameters()
+    if args.max_output_tokens is not None:
+        parameters["max_output_tokens"] = args.max_output_tokens
+    if args.temperature is not None:
+        parameters["temperature"] = args.temperature
     if args.file:
         uploads = [gateway.files.upload(path) for path in args.file]
         return gateway.respond(
@@ -83,9 +88,14 @@ def submit_chat(gateway: Gateway, args: argparse.Namespace) -> Job:
             conversation_id=args.conversation,
             tools=tools or None,
             model=args.model,
+            **parameters,
         )
     return gateway.chat(
-        args.message, conversation_id=args.conversation, tools=tools or None, model=args.model
+        args.message,
+        conversation_id=args.conversation,
+        tools=tools or None,
+        model=args.model,
+        **parameters,
     )
 
 
@@ -290,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--tool", action="append", help="a server tool, e.g. get_weather")
     chat.add_argument("--file", action="append", help="attach a file (uploaded first)")
     chat.add_argument("--model")
+    chat.add_argument("--max-output-tokens", type=int, help="the most tokens the reply may take")
+    chat.add_argument("--temperature", type=float, help="sampling temperature, 0 to 2")
     chat.add_argument("--timeout", type=float, default=300.0, help="with --json: wait this long")
     chat.set_defaults(handler=cmd_chat)
 

@@ -6,7 +6,7 @@ import json
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import httpx
 
@@ -132,6 +132,22 @@ def compact(**fields: Any) -> Json:
     return {key: value for key, value in fields.items() if value is not None}
 
 
+class CreateParameters(TypedDict, total=False):
+    """The Responses create parameters `chat` and `respond` take as keyword arguments."""
+
+    max_output_tokens: int
+    temperature: float
+    top_p: float
+    tool_choice: Literal["auto", "none", "required"] | Mapping[str, Any]
+    parallel_tool_calls: bool
+    max_tool_calls: int
+    truncation: Literal["auto", "disabled"]
+    include: Sequence[str]
+    prompt_cache_key: str
+    service_tier: str
+    top_logprobs: int
+
+
 def chat_body(
     message: str,
     conversation_id: str | None,
@@ -139,6 +155,7 @@ def chat_body(
     model: str | None,
     instructions: str | None,
     metadata: Mapping[str, str] | None,
+    parameters: CreateParameters | None = None,
 ) -> Json:
     return compact(
         message=message,
@@ -147,7 +164,18 @@ def chat_body(
         model=model,
         instructions=instructions,
         metadata=dict(metadata) if metadata is not None else None,
+        **json_parameters(parameters or CreateParameters()),
     )
+
+
+def json_parameters(parameters: CreateParameters) -> Json:
+    """The parameters as JSON values (a sequence becomes a list, a mapping a dict)."""
+    body: Json = dict(parameters)
+    if "include" in body:
+        body["include"] = list(body["include"])
+    if isinstance(body.get("tool_choice"), Mapping):
+        body["tool_choice"] = dict(body["tool_choice"])
+    return body
 
 
 def respond_body(input: str | Sequence[Mapping[str, Any]], **fields: Any) -> Json:

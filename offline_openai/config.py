@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 FAULT_KINDS = ("429", "500", "drop")
-CAPABILITIES = ("conversations", "retrieve", "background", "previous_response")
+CAPABILITIES = ("conversations", "retrieve", "background", "previous_response", "safety_identifier")
 DEFAULT_PORT = 8089
 
 _TRUE_WORDS = {"1", "true", "yes", "on"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from offline_openai import create_options
 from offline_openai.errors import ApiError, invalid, missing
 
 _FORMAT_TYPES = ("text", "json_schema", "json_object")
@@ -70,32 +71,30 @@ def parse_create(body: dict[str, Any]) -> CreateParams:
     if background and not store:
         raise invalid("Background mode requires 'store' to be true.", "background")
     tools = _tools(body.get("tools"))
-    tool_choice = body.get("tool_choice", "auto")
-    if tool_choice is None:
-        tool_choice = "auto"
-    if not isinstance(tool_choice, str | dict):
-        raise invalid("Invalid type for 'tool_choice'.", "tool_choice")
+    tool_choice = create_options.tool_choice(body)
     parallel = _optional(body, "parallel_tool_calls", bool)
     parallel = True if parallel is None else parallel
     text = _optional(body, "text", dict) or {}
     text_format = _text_format(text.get("format"))
-    max_tokens = _optional(body, "max_output_tokens", int)
-    if max_tokens is not None and max_tokens < 1:
-        raise invalid("Invalid 'max_output_tokens': must be at least 1.", "max_output_tokens")
+    max_tokens = create_options.integer(body, "max_output_tokens", 16)
     metadata = validate_metadata(body.get("metadata"), "metadata")
     temperature = _number(body, "temperature", 0.0, 2.0, 1.0)
     top_p = _number(body, "top_p", 0.0, 1.0, 1.0)
     reasoning = _optional(body, "reasoning", dict) or {}
+    create_options.check_include(body)
     echo = {
         "instructions": body.get("instructions"),
         "max_output_tokens": max_tokens,
-        "max_tool_calls": _optional(body, "max_tool_calls", int),
+        "max_tool_calls": create_options.integer(body, "max_tool_calls", 0),
         "metadata": metadata,
         "parallel_tool_calls": parallel,
         "prompt_cache_key": _optional(body, "prompt_cache_key", str),
         "reasoning": {"effort": reasoning.get("effort"), "summary": reasoning.get("summary")},
-        "safety_identifier": _optional(body, "safety_identifier", str),
-        "service_tier": _optional(body, "service_tier", str) or "default",
+        "safety_identifier": create_options.safety_identifier(body),
+        "service_tier": create_options.enum_value(
+            body, "service_tier", create_options.SERVICE_TIERS
+        )
+        or "default",
         "store": store,
         "temperature": temperature,
         "text": {
@@ -104,9 +103,10 @@ def parse_create(body: dict[str, Any]) -> CreateParams:
         },
         "tool_choice": tool_choice,
         "tools": tools,
-        "top_logprobs": _optional(body, "top_logprobs", int) or 0,
+        "top_logprobs": create_options.integer(body, "top_logprobs", 0, 20) or 0,
         "top_p": top_p,
-        "truncation": _optional(body, "truncation", str) or "disabled",
+        "truncation": create_options.enum_value(body, "truncation", create_options.TRUNCATION)
+        or "disabled",
     }
     return CreateParams(
         model=model,

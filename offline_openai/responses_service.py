@@ -30,6 +30,10 @@ def create_response(
             "previous_response_id",
             code="unsupported_parameter",
         )
+    if params.echo["safety_identifier"] is not None and not config.allows("safety_identifier"):
+        raise invalid(
+            "Unknown parameter: 'safety_identifier'.", "safety_identifier", "unknown_parameter"
+        )
     background = params.background and config.allows("background")
     with store.lock:
         history = _history(store, params)

@@ -133,6 +133,8 @@ def _log_entry(body: dict[str, Any]) -> dict[str, Any]:
         "stream": body.get("stream") is True,
         "background": body.get("background") is True,
         "model": body.get("model"),
+        # Every other field as sent (max_output_tokens, temperature, tool_choice, …).
+        "params": {name: value for name, value in body.items() if name != "input"},
         "response_id": None,
         # Which connection the call came on: a client that reuses its connections shows few.
         "client_port": request.environ.get("REMOTE_PORT"),

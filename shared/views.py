@@ -41,6 +41,9 @@ class JobResult(BaseModel):
     output: list[Any] = []
     usage: dict[str, Any] | None = None
     parsed: Any = Field(None, description="the object a json_schema text format asked for")
+    incomplete_details: dict[str, Any] | None = Field(
+        None, description="why an incomplete job stopped, e.g. {'reason': 'max_output_tokens'}"
+    )
 
 
 class JobError(BaseModel):

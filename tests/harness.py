@@ -177,6 +177,8 @@ class Stack:
             WORKER_METRICS_PORT=str(self.worker_metrics_port),
             BEAT_METRICS_PORT=str(self.beat_metrics_port),
             OFFLINE_OPENAI_STATE=str(self.workdir / "offline-openai.db"),
+            # The offline upstream's models that stop short, fail, or don't exist.
+            ALLOWED_MODELS="short-model,failing-model,invalid-model",
         )
         env.update(self.settings)
         return env

@@ -1,7 +1,8 @@
 """What the upstream can do, found by trying it once per worker process and kept in Redis.
 
 OpenAI serves Conversations, retrieve and real background mode; a LiteLLM proxy, vLLM or Ollama
-often serve only `POST /v1/responses`. The probe costs one or two tiny generations.
+often serve only `POST /v1/responses`, and some refuse a `safety_identifier`. The probe costs
+one or two tiny generations.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 3600
 PROBE_METADATA = {"gateway_probe": "true"}
+# The probe's replies are never read: the smallest bound OpenAI takes keeps them cheap.
+PROBE_MAX_OUTPUT_TOKENS = 16
+PROBE_SAFETY_IDENTIFIER = "gateway-capability-probe"
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,11 @@ class Capabilities:
     previous_response: bool
     background: bool
     retrieve: bool
+    safety_identifier: bool = True
+
+    def sends_safety_identifier(self) -> bool:
+        mode = get_settings().SAFETY_IDENTIFIER
+        return mode == "on" or (mode == "auto" and self.safety_identifier)
 
     def history_mode(self) -> str:
         """The mode `auto` picks: the first of conversations, previous_response, local."""
@@ -62,7 +71,8 @@ def forget() -> None:
 
 def _cache_key() -> str:
     settings = get_settings()
-    where = f"{settings.OPENAI_BASE_URL}|{settings.OPENAI_MODEL}"
+    # SAFETY_IDENTIFIER=off skips that part of the probe: its findings are kept apart.
+    where = f"{settings.OPENAI_BASE_URL}|{settings.OPENAI_MODEL}|{settings.SAFETY_IDENTIFIER}"
     return "gw:upstream:capabilities:" + hashlib.sha256(where.encode()).hexdigest()[:16]
 
 
@@ -88,9 +98,7 @@ def probe() -> Capabilities:
     client = get_openai_client().with_options(max_retries=1)
     model = get_settings().OPENAI_MODEL
     conversations = _conversations_work(client)
-    first = client.responses.create(
-        model=model, input="ping", background=True, store=True, metadata=PROBE_METADATA
-    )
+    first, safety_identifier = _first_response(client, model)
     background = first.status in ("queued", "in_progress")
     try:
         client.responses.retrieve(first.id)
@@ -100,7 +108,34 @@ def probe() -> Capabilities:
     previous_response = True
     if not conversations:
         previous_response = _chaining_carries_context(client, model, first)
-    return Capabilities(conversations, previous_response, background and retrieve, retrieve)
+    return Capabilities(
+        conversations, previous_response, background and retrieve, retrieve, safety_identifier
+    )
+
+
+def _first_response(client: openai.OpenAI, model: str) -> tuple[Any, bool]:
+    """A background response, and whether the upstream took a `safety_identifier` with it (one
+    that refuses unknown parameters answers 4xx naming it)."""
+
+    def create(safety_identifier: str | openai.Omit) -> Any:
+        return client.responses.create(
+            model=model,
+            input="ping",
+            background=True,
+            store=True,
+            metadata=PROBE_METADATA,
+            max_output_tokens=PROBE_MAX_OUTPUT_TOKENS,
+            safety_identifier=safety_identifier,
+        )
+
+    if get_settings().SAFETY_IDENTIFIER == "off":
+        return create(openai.omit), False
+    try:
+        return create(PROBE_SAFETY_IDENTIFIER), True
+    except openai.APIStatusError as exc:
+        if exc.status_code >= 500 or "safety_identifier" not in str(exc.body or exc.message):
+            raise
+        return create(openai.omit), False
 
 
 def _chaining_carries_context(client: openai.OpenAI, model: str, first: Any) -> bool:
@@ -111,9 +146,18 @@ def _chaining_carries_context(client: openai.OpenAI, model: str, first: Any) -> 
     same input sent alone.
     """
     try:
-        alone = client.responses.create(model=model, input="ping", metadata=PROBE_METADATA)
+        alone = client.responses.create(
+            model=model,
+            input="ping",
+            metadata=PROBE_METADATA,
+            max_output_tokens=PROBE_MAX_OUTPUT_TOKENS,
+        )
         chained = client.responses.create(
-            model=model, input="ping", previous_response_id=first.id, metadata=PROBE_METADATA
+            model=model,
+            input="ping",
+            previous_response_id=first.id,
+            metadata=PROBE_METADATA,
+            max_output_tokens=PROBE_MAX_OUTPUT_TOKENS,
         )
     except openai.APIStatusError:
         return False

@@ -243,6 +243,7 @@ def outcome_of(claim: Claim, final: UpstreamResponse, rows: list[Response]) -> O
     status = FINAL_STATUSES.get(final.status or "completed", states.FAILED)
     error = None
     parsed = None
+    incomplete_details = None
     if status == states.COMPLETED:
         try:
             parsed = parsed_output(claim.request.get("text"), final.output_text)
@@ -251,12 +252,16 @@ def outcome_of(claim: Claim, final: UpstreamResponse, rows: list[Response]) -> O
     elif status == states.INCOMPLETE:
         reason = final.incomplete_details.reason if final.incomplete_details else "unknown"
         error = {"code": "incomplete", "message": f"The response stopped early: {reason}."}
+        incomplete_details = {"reason": reason}
     elif status == states.FAILED:
         message = final.error.message if final.error else "The model service failed the response."
         error = {"code": "upstream_error", "message": message}
     elif status == states.CANCELLED:
         error = dict(states.CANCELLED_ERROR)
-    return Outcome(status=status, result=result_of(rows, parsed), error=error, response=rows[-1])
+    result = result_of(rows, parsed)
+    if incomplete_details is not None:  # the text so far is kept in output_text
+        result["incomplete_details"] = incomplete_details
+    return Outcome(status=status, result=result, error=error, response=rows[-1])
 
 
 def cancelled_outcome(cancel: CancelToken, history: list[Response]) -> Outcome:

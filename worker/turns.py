@@ -9,18 +9,20 @@ from typing import Any
 
 from openai.types.responses import Response as UpstreamResponse
 
+from shared.accounts.safety_identifier import safety_identifier
 from shared.conversations.local_history import local_history
 from shared.conversations.rebuild import recorded_turns, replace_upstream_id
 from shared.core.models import Response
 from shared.core.openai_client import get_openai_client
 from shared.core.settings import get_settings
+from shared.jobs.create_parameters import CREATE_PARAMETERS
 from shared.jobs.lifecycle import Claim, job_responses, set_conversation_upstream_id
 from shared.jobs.tool_catalog import function_tool
 from worker.capabilities import Capabilities
 from worker.persist import persist
 from worker.upstream_files import with_upstream_file_ids
 
-PASSED_THROUGH = ("instructions", "text", "reasoning")
+PASSED_THROUGH = ("instructions", "text", "reasoning", *CREATE_PARAMETERS)
 CONTEXT_PARAMS = ("conversation", "previous_response_id")
 # The Conversations API takes at most 20 items per call.
 SEED_ITEMS_PER_CALL = 20
@@ -115,11 +117,16 @@ class Turn:
 
     def _base_params(self) -> dict[str, Any]:
         request = self.claim.request
+        settings = get_settings()
         params: dict[str, Any] = {
-            "model": request.get("model") or get_settings().OPENAI_MODEL,
+            "model": request.get("model") or settings.OPENAI_MODEL,
             "metadata": {**(request.get("metadata") or {}), "job_id": self.claim.job_id},
             "store": True,
+            # No upstream may run a job to its timeout by writing forever.
+            "max_output_tokens": settings.MAX_OUTPUT_TOKENS,
         }
+        if self.caps.sends_safety_identifier():
+            params["safety_identifier"] = safety_identifier(self.claim.user_id)
         if self.claim.kind == "chat":
             params["input"] = [{"role": "user", "content": request["message"]}]
         else:

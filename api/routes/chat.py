@@ -8,6 +8,7 @@ from api.http import json_body, submitting_user
 from api.openapi import SubmitHeaders, documented
 from api.schemas import ChatRequest
 from api.submit import accepted, idempotency_key
+from shared.jobs.create_parameters import CREATE_PARAMETERS, check_create_parameters
 from shared.jobs.request_rules import check_tools
 from shared.jobs.submission import JobSubmission, submit_job
 from shared.views import JobBody
@@ -29,11 +30,12 @@ def post_chat() -> Response:
     body = json_body(ChatRequest)
     user_id = submitting_user(body.user_id)
     job_request = body.model_dump(
-        include={"message", "model", "instructions", "tools", "metadata"},
+        include={"message", "model", "instructions", "tools", "metadata", *CREATE_PARAMETERS},
         exclude_none=True,
         mode="json",
     )
     check_tools(job_request.get("tools"))
+    check_create_parameters(user_id, job_request)
     job, created = submit_job(
         JobSubmission(
             user_id=user_id,

@@ -11,6 +11,7 @@ from api.openapi import SubmitHeaders, documented
 from api.schemas import ResponsesRequest, UserQuery
 from api.submit import accepted, idempotency_key
 from shared.conversations.service import get_response
+from shared.jobs.create_parameters import check_create_parameters
 from shared.jobs.request_rules import check_files, check_text_format, check_tools
 from shared.jobs.submission import JobSubmission, submit_job
 from shared.views import JobBody, StoredResponseBody
@@ -38,6 +39,7 @@ def post_response() -> Response:
         mode="json",
     )
     check_tools(job_request.get("tools"))
+    check_create_parameters(user_id, job_request)
     check_text_format(job_request.get("text"))
     check_files(user_id, job_request["input"])
     job, created = submit_job(

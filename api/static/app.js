@@ -16,6 +16,7 @@ const ui = {
   readonly: $("readonly"), messages: $("messages"), jobStatus: $("job-status"),
   composer: $("composer"), message: $("message"), files: $("attachments"),
   fileList: $("attachment-list"), weather: $("weather-tool"), send: $("send"),
+  model: $("model"), maxOutputTokens: $("max-output-tokens"), temperature: $("temperature"),
 };
 const state = { current: null, conversations: [], busy: false };
 
@@ -72,7 +73,8 @@ function setReadOnly(reason) {
   const readOnly = Boolean(reason);
   ui.readonly.textContent = reason || "";
   ui.readonly.hidden = !readOnly;
-  for (const control of [ui.message, ui.files, ui.weather, ui.send]) control.disabled = readOnly;
+  for (const control of [ui.message, ui.files, ui.weather, ui.send, ui.model,
+    ui.maxOutputTokens, ui.temperature]) control.disabled = readOnly;
   ui.composer.setAttribute("aria-disabled", String(readOnly));
 }
 
@@ -170,8 +172,18 @@ function scrollDown() {
   ui.messages.lastElementChild?.scrollIntoView({ block: "end" });
 }
 
+// The options the caller set; an empty field is left to the gateway.
+function options() {
+  const number = (input) => (input.value === "" ? undefined : Number(input.value));
+  return {
+    model: ui.model.value.trim() || undefined,
+    max_output_tokens: number(ui.maxOutputTokens),
+    temperature: number(ui.temperature),
+  };
+}
+
 async function submit(client, text, files, tools) {
-  const body = { conversation_id: state.current || undefined, tools };
+  const body = { conversation_id: state.current || undefined, tools, ...options() };
   if (!files.length) return client.chat({ ...body, message: text });
   const content = [{ type: "input_text", text }];
   for (const file of files) {

@@ -1,4 +1,5 @@
-"""Operators' view of users: list them, set their in-flight limit and scheduling weight."""
+"""Operators' view of users: list them, set their in-flight limit, scheduling weight and the
+models they may name."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ def set_limits(
     max_inflight: int | None = None,
     reset_max_inflight: bool = False,
     weight: int | None = None,
+    models: list[str] | None = None,
+    reset_models: bool = False,
 ) -> User:
     with write_session() as session:
         ensure_user(session, user_id)
@@ -31,5 +34,9 @@ def set_limits(
             user.max_inflight = max_inflight
         if weight is not None:
             user.weight = weight
+        if reset_models:
+            user.allowed_models = None
+        elif models is not None:
+            user.allowed_models = models
     dispatch_soon()  # a higher limit may free jobs that were held back
     return user

@@ -77,6 +77,8 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(255), unique=True)
     max_inflight: Mapped[int | None]
     weight: Mapped[int] = mapped_column(default=1)
+    # The models this user may name instead of ALLOWED_MODELS; None: the setting applies.
+    allowed_models: Mapped[list[Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

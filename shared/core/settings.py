@@ -83,12 +83,20 @@ class Settings(BaseModel):
     COMPAT_WAIT_SECONDS: float = Field(default=30.0, ge=0, le=300)
     # Set: every metrics endpoint answers only this bearer token. Empty: only loopback callers.
     METRICS_TOKEN: str = Field(default="", repr=False)
+    # The bound every upstream call carries, and the most a caller may ask for.
+    MAX_OUTPUT_TOKENS: int = Field(default=4096, ge=16)
+    # Models callers may name (OPENAI_MODEL always); empty: OPENAI_MODEL only; "*": any model.
+    ALLOWED_MODELS: tuple[str, ...] = ()
+    # auto: sent unless the capability probe finds the upstream refuses it.
+    SAFETY_IDENTIFIER: Literal["auto", "on", "off"] = "auto"
+    # Empty: a random key made once and kept in Redis.
+    SAFETY_IDENTIFIER_KEY: str = Field(default="", repr=False)
 
-    @field_validator("MCP_ALLOWED_URLS", mode="before")
+    @field_validator("MCP_ALLOWED_URLS", "ALLOWED_MODELS", mode="before")
     @classmethod
-    def _split_urls(cls, value: object) -> object:
+    def _split_lists(cls, value: object) -> object:
         if isinstance(value, str):
-            return tuple(url.strip() for url in value.split(",") if url.strip())
+            return tuple(item.strip() for item in value.split(",") if item.strip())
         return value
 
     @field_validator("BOOTSTRAP_TOKEN", "METRICS_TOKEN")
@@ -108,6 +116,11 @@ class Settings(BaseModel):
         """RATE_LIMIT as (requests, window in seconds)."""
         count, unit = self.RATE_LIMIT.split("/")
         return int(count), {"second": 1, "minute": 60, "hour": 3600}[unit]
+
+    def model_allowed(self, model: str, user_models: list[str] | None = None) -> bool:
+        """Whether a caller may name `model`; a user's own list replaces ALLOWED_MODELS."""
+        allowed = self.ALLOWED_MODELS if user_models is None else tuple(user_models)
+        return model == self.OPENAI_MODEL or "*" in allowed or model in allowed
 
     @property
     def conversation_ttl_seconds(self) -> float:

@@ -194,6 +194,30 @@ def test_an_image_attachment_is_acknowledged(page: webdriver.Chrome, tmp_path: P
     shot(page, "image")
 
 
+def test_model_and_sampling_options_reach_the_upstream(
+    page: webdriver.Chrome, stack: Stack
+) -> None:
+    page.find_element(By.CSS_SELECTOR, ".options summary").click()
+    fields = {"model": "gpt-5-nano", "max-output-tokens": "16", "temperature": "0.7"}
+    for field, value in fields.items():
+        page.find_element(By.ID, field).send_keys(value)
+    send(page, "one two three four five six seven eight nine ten eleven twelve thirteen")
+    wait_for(page, ".msg.assistant.error", "ended incomplete")
+    wait_for(page, "#job-status", "incomplete in")
+    with stack.upstream() as upstream:
+        call = upstream.get("/_offline/stats").json()["requests"][-1]
+    params = call["params"]
+    assert (params["model"], params["max_output_tokens"], params["temperature"]) == (
+        "gpt-5-nano",
+        16,
+        0.7,
+    )
+    shot(page, "options")
+    for field in fields:
+        page.find_element(By.ID, field).clear()
+    page.find_element(By.CSS_SELECTOR, ".options summary").click()
+
+
 def test_a_reload_shows_the_history(page: webdriver.Chrome) -> None:
     page.refresh()
     wait_for(page, ".msg.assistant", "I see the image red-square.png")

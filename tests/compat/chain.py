@@ -28,6 +28,8 @@ COMPAT_BIN = COMPAT_VENV / "bin"
 MODEL_DIR = COMPAT_VENV / "models"
 MODEL_NAME = "gemma-3-270m"
 LONG_MODEL_NAME = "gemma-3-270m-long"
+# No bound of its own, as a plain proxy config has: only the gateway's max_output_tokens stops it.
+PLAIN_MODEL_NAME = "gemma-3-270m-plain"
 SHORT_MAX_TOKENS = 48
 LONG_MAX_TOKENS = 600
 MASTER_KEY = "sk-compat-local-chain"
@@ -59,16 +61,18 @@ def assemble_model() -> Path:
 
 
 def litellm_config(model_server: str) -> str:
-    """LiteLLM's config: the model under two names (YAML written by hand, no library needed).
+    """LiteLLM's config: the model under three names (YAML written by hand, no library needed).
 
     The GGUF is the base (not instruction-tuned) Gemma 3 270M: it rarely ends a turn by itself,
     so each name bounds its answers. MODEL_NAME stops at the first line break (a short answer,
     finish_reason `stop`); LONG_MODEL_NAME writes up to LONG_MAX_TOKENS tokens, for cancel and
-    outage tests that need a generation still running. Clients pick one with `model`.
+    outage tests that need a generation still running; PLAIN_MODEL_NAME has no bound at all, as
+    a new user's config would not. Clients pick one with `model`.
     """
     entries = [
-        (MODEL_NAME, f'max_tokens: {SHORT_MAX_TOKENS}\n      stop: ["\\n"]'),
-        (LONG_MODEL_NAME, f"max_tokens: {LONG_MAX_TOKENS}"),
+        (MODEL_NAME, f'      max_tokens: {SHORT_MAX_TOKENS}\n      stop: ["\\n"]\n'),
+        (LONG_MODEL_NAME, f"      max_tokens: {LONG_MAX_TOKENS}\n"),
+        (PLAIN_MODEL_NAME, ""),
     ]
     models = "".join(
         f"  - model_name: {name}\n"
@@ -76,7 +80,7 @@ def litellm_config(model_server: str) -> str:
         f"      model: custom_openai/{name}\n"
         f"      api_base: {model_server}/v1\n"
         "      api_key: none\n"
-        f"      {limits}\n"
+        f"{limits}"
         for name, limits in entries
     )
     return (
@@ -125,6 +129,7 @@ class LocalChain:
             "OPENAI_BASE_URL": self.base_url,
             "OPENAI_API_KEY": MASTER_KEY,
             "OPENAI_MODEL": MODEL_NAME,
+            "ALLOWED_MODELS": f"{LONG_MODEL_NAME},{PLAIN_MODEL_NAME}",
         }
 
     def __enter__(self) -> LocalChain:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.compat.chain import LONG_MODEL_NAME, LocalChain
+from tests.compat.chain import LONG_MODEL_NAME, PLAIN_MODEL_NAME, LocalChain
 from tests.compat.gateway import (
     TERMINAL,
     chat,
@@ -243,3 +243,53 @@ def test_proxy_stopped_mid_run_fails_jobs_then_recovers(
     again = wait_for_job(api, user, chat(api, user, "Say hello again.")["id"])
     assert again["status"] == "completed", again
     assert again["result"]["output_text"]
+
+
+def test_create_parameters_reach_the_model_server(chain: LocalChain, api: httpx.Client) -> None:
+    """Sampling and the output bound a caller sets arrive at llama.cpp, through LiteLLM's bridge
+    from the Responses API to chat completions."""
+    user = new_user()
+    text = f"Name a colour. ({uuid.uuid4().hex[:6]})"
+    mark = chain.proxy.mark()
+    job = chat(api, user, text, temperature=0.25, top_p=0.5, max_output_tokens=24)
+    done = wait_for_job(api, user, job["id"])
+    assert done["status"] in ("completed", "incomplete"), done
+    sent = the_call(chain, mark, text).body
+    assert (sent.get("temperature"), sent.get("top_p")) == (0.25, 0.5), sent
+    assert 24 in (sent.get("max_tokens"), sent.get("max_completion_tokens")), sent
+
+
+def test_a_plain_proxy_config_finishes_two_turns_within_the_gateways_bound(
+    chain: LocalChain, request: pytest.FixtureRequest
+) -> None:
+    """The proxy config has no max_tokens of its own and the base model rarely stops: without the
+    gateway's MAX_OUTPUT_TOKENS it writes to the end of its context and the job times out."""
+    bound = 40
+    settings = {
+        **gateway_settings(chain, "local"),
+        "OPENAI_MODEL": PLAIN_MODEL_NAME,
+        "MAX_OUTPUT_TOKENS": str(bound),
+    }
+    user = new_user()
+    first_text = f"My name is Zed {uuid.uuid4().hex[:6]}. Please greet me."
+    second_text = f"What is my name? ({uuid.uuid4().hex[:6]})"
+    with running_stack(settings, request) as plain, plain.client() as api:
+        api.timeout = httpx.Timeout(180)
+        mark = chain.proxy.mark()
+        started = time.monotonic()
+        first = wait_for_job(api, user, chat(api, user, first_text)["id"])
+        second_job = chat(api, user, second_text, conversation_id=first["conversation_id"])
+        second = wait_for_job(api, user, second_job["id"])
+        took = time.monotonic() - started
+    for job in (first, second):
+        assert job["status"] in ("completed", "incomplete"), job
+        if job["status"] == "incomplete":
+            assert job["result"]["incomplete_details"] == {"reason": "max_output_tokens"}, job
+            assert job["result"]["output_text"], job  # the text so far is kept
+        assert job["result"]["usage"]["output_tokens"] <= bound, job
+    first_call = the_call(chain, mark, first_text)
+    second_call = the_call(chain, mark, second_text)
+    for call in (first_call, second_call):
+        assert bound in (call.body.get("max_tokens"), call.body.get("max_completion_tokens"))
+    assert second_call.mentions(first_text), second_call.messages
+    assert took < 120, f"two bounded turns took {took:.0f} s"

@@ -155,10 +155,10 @@ def test_tools_the_gateway_does_not_allow_are_refused_before_queueing(api: httpx
 
 def test_unknown_fields_of_a_responses_request_are_refused(api: httpx.Client) -> None:
     response = api.post(
-        "/v1/responses", json={"user_id": new_user(), "input": "hi", "temperature": 2}
+        "/v1/responses", json={"user_id": new_user(), "input": "hi", "frequency_penalty": 2}
     )
     assert response.status_code == 422
-    assert response.json()["error"]["param"] == "temperature"
+    assert response.json()["error"]["param"] == "frequency_penalty"
 
 
 SCHEMA = {

@@ -18,6 +18,8 @@ import httpx
 from openai import OpenAI
 
 MODEL = "gpt-5-nano"
+# Its reply ("[offline turn 1] You said: one … twelve …") runs past the least max_output_tokens, 16.
+LONG_INPUT = "one two three four five six seven eight nine ten eleven twelve thirteen"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 15
 

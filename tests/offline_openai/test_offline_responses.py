@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from offline_helpers import MODEL
+from offline_helpers import LONG_INPUT, MODEL
 from openai import OpenAI
 
 
@@ -126,14 +126,14 @@ def test_requests_without_bearer_token_get_401(upstream: Any) -> None:
 
 
 def test_max_output_tokens_makes_the_response_incomplete(client: OpenAI) -> None:
-    response = client.responses.create(
-        model=MODEL, input="one two three four five", max_output_tokens=3
-    )
+    response = client.responses.create(model=MODEL, input=LONG_INPUT, max_output_tokens=16)
     assert response.status == "incomplete"
     assert response.incomplete_details is not None
     assert response.incomplete_details.reason == "max_output_tokens"
-    assert response.output_text == "[offline turn 1]"
-    assert response.usage is not None and response.usage.output_tokens == 3
+    assert response.output_text == (
+        "[offline turn 1] You said: one two three four five six seven eight nine ten eleven"
+    )
+    assert response.usage is not None and response.usage.output_tokens == 16
 
 
 def test_failing_models_fail(client: OpenAI) -> None:

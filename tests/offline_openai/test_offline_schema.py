@@ -13,7 +13,7 @@ import httpx2
 import jsonschema
 import openai
 import pytest
-from offline_helpers import MODEL, PROJECT_ROOT, parse_sse, wait_until
+from offline_helpers import LONG_INPUT, MODEL, PROJECT_ROOT, parse_sse, wait_until
 from openai import OpenAI
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
@@ -210,13 +210,13 @@ def run_representative_session(client: OpenAI, upstream: Any) -> None:
         input="form",
         text={"format": {"type": "json_schema", "name": "form", "schema": schema, "strict": True}},
     )
-    client.responses.create(model=MODEL, input="a b c d e", max_output_tokens=2)
+    client.responses.create(model=MODEL, input=LONG_INPUT, max_output_tokens=16)
     client.responses.create(model="failing-model", input="boom")
     for kwargs in (
         {"input": "stream text"},
         {"input": "weather in Rome?", "tools": [weather]},
         {"input": "search dogs", "tools": hosted},
-        {"input": "one two three", "max_output_tokens": 1},
+        {"input": LONG_INPUT, "max_output_tokens": 16},
         {"input": "x", "model": "failing-model"},
     ):
         list(client.responses.create(**{"model": MODEL, **kwargs, "stream": True}))

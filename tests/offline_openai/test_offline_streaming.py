@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from offline_helpers import MODEL, parse_sse, wait_until
+from offline_helpers import LONG_INPUT, MODEL, parse_sse, wait_until
 from openai import OpenAI
 
 WEATHER: Any = {
@@ -85,7 +85,7 @@ def test_sdk_stream_helper_returns_the_final_response(client: OpenAI) -> None:
 
 def test_incomplete_stream_ends_with_response_incomplete(client: OpenAI) -> None:
     events = list(
-        client.responses.create(model=MODEL, input="a b c d e f", max_output_tokens=2, stream=True)
+        client.responses.create(model=MODEL, input=LONG_INPUT, max_output_tokens=16, stream=True)
     )
     assert events[-1].type == "response.incomplete"
     assert events[-1].response.incomplete_details.reason == "max_output_tokens"
