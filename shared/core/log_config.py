@@ -5,10 +5,33 @@ from __future__ import annotations
 import logging
 import time
 
+from celery.app import trace
 from pythonjsonlogger.json import JsonFormatter
 
 from shared.core.log_context import ContextFilter
 from shared.core.settings import Settings
+
+# Lines written for every task, beat tick or HTTP request, by logger: (their messages) or None
+# for all of the logger's INFO lines. They are DEBUG, so that at INFO a job is one line on the
+# worker (its "job finished") and the housekeeping ticks write none.
+_ROUTINE: dict[str, tuple[str, ...] | None] = {
+    "celery.worker.strategy": (trace.LOG_RECEIVED,),
+    "celery.app.trace": (trace.LOG_SUCCESS,),
+    "celery.beat": ("Scheduler: Sending due task %s (%s)",),
+    "httpx": None,
+    "httpx2": None,  # the OpenAI SDK's
+}
+
+
+class _RoutineAtDebug(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or record.name not in _ROUTINE:
+            return True
+        messages = _ROUTINE[record.name]
+        if messages is not None and record.msg not in messages:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
 
 
 class _JsonLines(JsonFormatter):
@@ -41,6 +64,7 @@ def configure_logging(settings: Settings) -> None:
         formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handler.setFormatter(formatter)
     handler.addFilter(ContextFilter())
+    handler.addFilter(_RoutineAtDebug())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.LOG_LEVEL)
