@@ -4,40 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import httpx
-import openai
+import httpx2
 import pytest
 
+from tests.unit.fake_upstream import sdk_client
 from worker import tasks, upstream_admin
 
-Answer = Callable[[httpx.Request], httpx.Response]
+Answer = Callable[[httpx2.Request], httpx2.Response]
 
 
-def upstream(monkeypatch: pytest.MonkeyPatch, answer: Answer) -> list[httpx.Request]:
+def upstream(monkeypatch: pytest.MonkeyPatch, answer: Answer) -> list[httpx2.Request]:
     """Each housekeeping call goes to `answer`, without the SDK's own retries; returns the calls."""
-    calls: list[httpx.Request] = []
+    calls: list[httpx2.Request] = []
 
-    def handle(request: httpx.Request) -> httpx.Response:
+    def handle(request: httpx2.Request) -> httpx2.Response:
         calls.append(request)
         return answer(request)
 
-    client = openai.OpenAI(
-        api_key="sk-test",
-        base_url="http://upstream.test/v1",
-        max_retries=0,
-        http_client=httpx.Client(transport=httpx.MockTransport(handle)),
-    )
+    client = sdk_client(handle)
     monkeypatch.setattr(upstream_admin, "get_openai_client", lambda: client)
     return calls
 
 
 def status(code: int) -> Answer:
     body = {"error": {"message": f"status {code}", "type": "x", "code": None, "param": None}}
-    return lambda _request: httpx.Response(code, json=body)
+    return lambda _request: httpx2.Response(code, json=body)
 
 
-def refused(request: httpx.Request) -> httpx.Response:
-    raise httpx.ConnectError("connection refused", request=request)
+def refused(request: httpx2.Request) -> httpx2.Response:
+    raise httpx2.ConnectError("connection refused", request=request)
 
 
 @pytest.mark.parametrize("code", [404, 400, 401])
