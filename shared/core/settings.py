@@ -97,6 +97,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The environment, then `.env` (or the file DOTENV_PATH names); no secrets directory."""
         dotenv = DotEnvSettingsSource(settings_cls, env_file=os.environ.get("DOTENV_PATH", ".env"))
         return init_settings, env_settings, dotenv
 
