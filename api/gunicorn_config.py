@@ -13,9 +13,9 @@ bind = f"{_settings.BIND_HOST}:{_settings.API_PORT}"
 worker_class = "api.gunicorn_worker.JsonErrorThreadWorker"
 workers = _settings.API_WORKERS
 threads = _settings.API_THREADS
-# Gunicorn would answer an over-long request line with its own HTML page; let the app answer
-# (an over-long parameter gets the JSON 422 every other bad input gets).
-limit_request_line = 0
+# Gunicorn's largest request line (8 KB, as proxies allow): a longer one is refused with the JSON
+# 414 (the worker class above); an over-long parameter within it gets the app's JSON 422.
+limit_request_line = 8190
 # Clients and load balancers keep idle connections for a minute or so; gunicorn's 2 s default
 # closes them first, and a request sent on a connection the server is closing fails on the
 # client's side. An idle connection waits in the worker's poller, not on a thread.

@@ -55,7 +55,7 @@ REFUSALS: tuple[tuple[tuple[type[BaseException], ...], int, str, str], ...] = (
 )
 # A response header the app tried to send is the app's fault: a 500 like any other app error.
 APP_FAULTS = (errors.InvalidResponseHeader, errors.InvalidResponseHeaderName)
-MAX_ECHO = 200  # characters of the refused input quoted back (the request line has no limit)
+MAX_ECHO = 200  # characters of the refused input quoted back
 
 
 def refusal(exc: BaseException) -> tuple[int, str, str] | None:

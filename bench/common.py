@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.orm import Session
 
 from shared.core.models import Job
-from shared.core.settings import Settings
+from shared.core.settings import load_settings
 from shared.jobs import states
 from tests.harness import Stack
 
@@ -33,7 +33,7 @@ T = TypeVar("T")
 
 # The harness's test values (6 s leases, a reconcile pass every second, re-sends after 5 s) make
 # beat and the worker busier than a deployment; benchmarks run with the product's defaults.
-_DEFAULTS = Settings()
+_DEFAULTS = load_settings({})
 PRODUCTION_SETTINGS = {
     "JOB_LEASE_SECONDS": str(_DEFAULTS.JOB_LEASE_SECONDS),
     "RECONCILE_SECONDS": str(_DEFAULTS.RECONCILE_SECONDS),

@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from bench.common import add_database_option, databases, exit_cleanly_on_sigterm, mib, print_table
 from bench.processes import clean_env
 from shared.core.ids import new_id
-from shared.core.settings import Settings
+from shared.core.settings import load_settings
 from tests.harness import ROOT, VENV_BIN, fresh_postgres_database
 
 USERS = 1000
@@ -40,7 +40,7 @@ SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how shared.core.models.UTCDateTime store
 def conversations(count: int, expired_every: int) -> Iterator[tuple[Any, ...]]:
     """Rows in creation order; every `expired_every`-th one idle for longer than the TTL."""
     now = datetime.now(UTC)
-    ttl = timedelta(seconds=Settings().conversation_ttl_seconds)
+    ttl = timedelta(seconds=load_settings({}).conversation_ttl_seconds)
     for index in range(count):
         if index % expired_every == 0:
             last_active = now - ttl - timedelta(minutes=1 + index % 2880)

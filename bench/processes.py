@@ -1,4 +1,4 @@
-"""Processes for the benchmarks: CPU and RSS read from /proc, a peak sampler, and starting
+"""Processes for the benchmarks: CPU, RSS and connections (psutil), a peak sampler, and starting
 gunicorn apps, Celery workers and the offline upstream beside (or without) a harness Stack."""
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psutil
 
 from tests.harness import VENV_BIN, Process, Stack, free_port, wait_until
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # How the product's API runs in production: gthread, API_WORKERS x API_THREADS (2 x 32 by
 # default), from the gunicorn config that `make run`, the Dockerfile and compose use.
@@ -35,41 +34,23 @@ def pid_of(process: Process) -> int:
     return process.popen.pid
 
 
-def _stat_fields(pid: int) -> list[str]:
-    """The fields of /proc/<pid>/stat after the command name (which may hold spaces)."""
-    text = Path(f"/proc/{pid}/stat").read_text()
-    return text[text.rindex(")") + 2 :].split()
-
-
-def process_tree(pid: int) -> list[int]:
+def _tree(pid: int) -> list[psutil.Process]:
     """`pid` and every process descended from it (gunicorn's master and its workers)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            parent = int(_stat_fields(int(entry))[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(parent, []).append(int(entry))
-    tree, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        tree.append(current)
-        todo += children.get(current, [])
-    return tree
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
 
 
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU of `pid` and its descendants alive now, in seconds."""
-    total = 0
-    for member in process_tree(pid):
-        try:
-            fields = _stat_fields(member)
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / CLOCK_TICKS
+    total = 0.0
+    for member in _tree(pid):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = member.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 @contextmanager
@@ -86,31 +67,21 @@ def cpu_spent(*processes: Process) -> Iterator[list[float]]:
 def rss_bytes(pid: int) -> int:
     """Resident memory of `pid` and its descendants, in bytes."""
     total = 0
-    for member in process_tree(pid):
-        try:
-            status = Path(f"/proc/{member}/status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1]) * 1024
+    for member in _tree(pid):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += member.memory_info().rss
     return total
 
 
 def established_connections(port: int) -> int:
     """Open TCP connections accepted on loopback `port` (the server's side of each)."""
-    wanted = f":{port:04X}"
-    count = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if fields[1].endswith(wanted) and fields[3] == "01":  # 01: ESTABLISHED
-                count += 1
-    return count
+    return sum(
+        1
+        for connection in psutil.net_connections("tcp")
+        if connection.status == psutil.CONN_ESTABLISHED
+        and connection.laddr
+        and connection.laddr.port == port
+    )
 
 
 class PeakSampler:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Unpack
 
 import httpx
+from httpx_sse import EventSource
 
 from client.core import (
     DEFAULT_TIMEOUT,
@@ -19,12 +20,12 @@ from client.core import (
     Json,
     Page,
     RetryPolicy,
-    SSEParser,
     ToolSpec,
     chat_body,
     compact,
     error_for,
     events_path,
+    job_event,
     json_parameters,
     poll_wait,
     reconnect_delay,
@@ -284,11 +285,8 @@ class AsyncJob(JobView):
             if response.status_code >= 400:
                 await response.aread()
                 raise error_for(response)
-            parser = SSEParser()
-            async for line in response.aiter_lines():
-                event = parser.feed(line)
-                if event is not None:
-                    yield event
+            async for sse in EventSource(response).aiter_sse():
+                yield job_event(sse)
         except httpx.TransportError as exc:
             raise TransportError(0, "transport_error", str(exc) or repr(exc)) from exc
         finally:

@@ -1,14 +1,15 @@
-"""What the sync and async clients share: request bodies, retry pacing, SSE parsing, job views."""
+"""What the sync and async clients share: request bodies, retry pacing, job events, job views."""
 
 from __future__ import annotations
 
 import json
 import random
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
 import httpx
+from httpx_sse import ServerSentEvent
 
 from client.errors import GatewayError, error_from_body
 
@@ -69,7 +70,8 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Event:
-    """One Server-Sent Event of a job: `id` (absent on a synthesized end), `event`, JSON `data`."""
+    """One Server-Sent Event of a job: `event`, JSON `data`, and `id`, the stream's last event
+    id (a synthesized end has none of its own, so it carries the one before it)."""
 
     event: str
     data: Json
@@ -80,51 +82,13 @@ class Event:
         return self.event == "status" and self.data.get("status") in TERMINAL
 
 
-@dataclass
-class SSEParser:
-    """Feeds lines of a text/event-stream and answers each complete event."""
-
-    _event: str = ""
-    _data: list[str] = field(default_factory=list)
-    _id: str | None = None
-
-    def feed(self, line: str) -> Event | None:
-        if line == "":
-            return self._dispatch()
-        if line.startswith(":"):
-            return None  # a comment: the keep-alive
-        name, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if name == "event":
-            self._event = value
-        elif name == "data":
-            self._data.append(value)
-        elif name == "id":
-            self._id = value
-        return None
-
-    def _dispatch(self) -> Event | None:
-        if not self._data:
-            self._event, self._id = "", None
-            return None
-        raw = "\n".join(self._data)
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            data = {"raw": raw}
-        event = Event(self._event or "message", data if isinstance(data, dict) else {"value": data})
-        if self._id:
-            event = Event(event.event, event.data, self._id)
-        self._event, self._data, self._id = "", [], None
-        return event
-
-
-def parse_sse(lines: Iterator[str]) -> Iterator[Event]:
-    parser = SSEParser()
-    for line in lines:
-        event = parser.feed(line)
-        if event is not None:
-            yield event
+def job_event(sse: ServerSentEvent) -> Event:
+    """A job's event from a Server-Sent Event (framed by httpx-sse): its data is JSON."""
+    try:
+        data = json.loads(sse.data)
+    except ValueError:
+        data = {"raw": sse.data}
+    return Event(sse.event, data if isinstance(data, dict) else {"value": data}, sse.id or None)
 
 
 def compact(**fields: Any) -> Json:

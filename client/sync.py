@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Unpack
 
 import httpx
+from httpx_sse import EventSource
 
 from client.core import (
     DEFAULT_TIMEOUT,
@@ -23,8 +24,8 @@ from client.core import (
     compact,
     error_for,
     events_path,
+    job_event,
     json_parameters,
-    parse_sse,
     poll_wait,
     reconnect_delay,
     respond_body,
@@ -282,7 +283,8 @@ class Job(JobView):
             if response.status_code >= 400:
                 response.read()
                 raise error_for(response)
-            yield from parse_sse(response.iter_lines())
+            for sse in EventSource(response).iter_sse():
+                yield job_event(sse)
         except httpx.TransportError as exc:
             raise TransportError(0, "transport_error", str(exc) or repr(exc)) from exc
         finally:

@@ -35,7 +35,6 @@ def _redis_answers(url: str) -> bool:
 def _dev_token() -> str:
     path = DATA / "dev-token"
     if not path.exists():
-        DATA.mkdir(exist_ok=True)
         path.write_text("gw_dev_" + secrets.token_urlsafe(24))
     return path.read_text().strip()
 
@@ -57,9 +56,18 @@ def offline_stand_ins(settings: Settings, env: dict[str, str], python: str) -> d
     return processes
 
 
+def log_format(settings: Settings, on_terminal: bool) -> str:
+    """Text for a person at a terminal, unless LOG_FORMAT says otherwise; JSON for a program."""
+    if on_terminal and "LOG_FORMAT" not in settings.model_fields_set:
+        return "text"
+    return settings.LOG_FORMAT
+
+
 def main() -> int:
     settings = get_settings()
+    DATA.mkdir(exist_ok=True)  # beat's schedule lives here, whatever the database and token
     env = dict(os.environ)
+    env["LOG_FORMAT"] = log_format(settings, sys.stdout.isatty())
     python = shlex.quote(sys.executable)
     bin_dir = Path(sys.executable).parent
     processes: dict[str, str] = {}

@@ -184,6 +184,14 @@ class Stack:
         return env
 
     def start(self) -> Stack:
+        """Start every process; if one fails to come up, stop those already started."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> Stack:
         env = self.env()
         self.start_redis()
         self.start_upstream(wait=False)

@@ -65,7 +65,7 @@ def run_job(job_id: str) -> None:
         lease_keeper.holding(claim.job_id, claim.attempt),
         cancel_registry.running(claim.job_id) as cancel,
     ):
-        log.info("job started")
+        log.debug("job started")
         _run_claimed(claim, cancel)
 
 

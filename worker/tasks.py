@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import openai
+
 from shared.conversations.expiry import expire_idle_conversations
 from shared.core import metrics, task_names
 from shared.core.celery_app import celery_app
 from shared.jobs.sweeps import purge_old_data, reconcile_jobs
 from worker import runner, upstream_admin
 
-# An upstream call outside a job, tried again with backoff while the upstream fails.
+# An upstream call outside a job, tried again with backoff while the upstream fails for a while
+# (unreachable, timing out, 429, 5xx); an answer such as 404 or 400 would be the same next time.
 UPSTREAM_HOUSEKEEPING: dict[str, Any] = {
-    "autoretry_for": (Exception,),
+    "autoretry_for": (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError),
     "retry_backoff": True,
     "retry_jitter": True,
     "max_retries": 5,

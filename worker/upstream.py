@@ -188,7 +188,7 @@ def _follow(
                 created_id = event["response"]["id"]
                 relay.created_id = created_id
                 add_log_fields(upstream_response_id=created_id)
-                log.info("upstream response created")
+                log.debug("upstream response created")
                 if record:  # a background response: resumable, and cancellable upstream
                     cancel.watch(stream, created_id)
                     persist(partial(record_upstream_response_id, claim, created_id))

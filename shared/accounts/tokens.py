@@ -8,9 +8,11 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from cachetools import TTLCache
 from sqlalchemy import Executable, bindparam, case, select, update
 from sqlalchemy.orm import Session
 
@@ -22,6 +24,7 @@ from shared.core.models import ApiToken, User
 
 USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:@-]{1,40}$")
 TOKEN_CACHE_SECONDS = 5.0
+TOKEN_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -41,28 +44,30 @@ def hash_token(token: str) -> str:
 
 
 class _TokenCache:
-    """A few seconds of memory for token lookups, so each request needn't query the database."""
+    """A few seconds of memory for token lookups, so each request needn't query the database.
+    Unknown tokens are remembered apart: a flood of bad tokens evicts only other bad tokens."""
 
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, Caller | None]] = {}
+    def __init__(self, timer: Callable[[], float] = time.monotonic) -> None:
+        self._known: TTLCache[str, Caller] = TTLCache(TOKEN_CACHE_SIZE, TOKEN_CACHE_SECONDS, timer)
+        self._unknown: TTLCache[str, bool] = TTLCache(TOKEN_CACHE_SIZE, TOKEN_CACHE_SECONDS, timer)
         self._lock = threading.Lock()
 
     def get(self, digest: str) -> tuple[bool, Caller | None]:
         with self._lock:
-            entry = self._entries.get(digest)
-        if entry is None or entry[0] < time.monotonic():
-            return False, None
-        return True, entry[1]
+            caller = self._known.get(digest)
+            return caller is not None or digest in self._unknown, caller
 
     def put(self, digest: str, caller: Caller | None) -> None:
         with self._lock:
-            if len(self._entries) > 10_000:
-                self._entries.clear()
-            self._entries[digest] = (time.monotonic() + TOKEN_CACHE_SECONDS, caller)
+            if caller is None:
+                self._unknown[digest] = True
+            else:
+                self._known[digest] = caller
 
     def clear(self) -> None:
         with self._lock:
-            self._entries.clear()
+            self._known.clear()
+            self._unknown.clear()
 
 
 token_cache = _TokenCache()

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from dotenv import load_dotenv
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from shared.core.secret_rules import secret_weakness
 
@@ -21,8 +27,16 @@ class SettingsError(SystemExit):
     """A bad setting: start-up stops with one line naming the variable."""
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class Settings(BaseSettings):
+    # Names as written; an empty value is unset; MCP_ALLOWED_URLS is comma-separated, not JSON;
+    # `.env` may hold other programs' variables (the client's GATEWAY_…).
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="ignore",
+        case_sensitive=True,
+        env_ignore_empty=True,
+        enable_decoding=False,
+    )
 
     DATABASE_URL: str = "sqlite:///data/app.db"
     REDIS_URL: str = "redis://127.0.0.1:6379/0"
@@ -92,6 +106,19 @@ class Settings(BaseModel):
     # Empty: a random key made once and kept in Redis.
     SAFETY_IDENTIFIER_KEY: str = Field(default="", repr=False)
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The environment, then `.env` (or the file DOTENV_PATH names); no secrets directory."""
+        dotenv = DotEnvSettingsSource(settings_cls, env_file=os.environ.get("DOTENV_PATH", ".env"))
+        return init_settings, env_settings, dotenv
+
     @field_validator("MCP_ALLOWED_URLS", "ALLOWED_MODELS", mode="before")
     @classmethod
     def _split_lists(cls, value: object) -> object:
@@ -147,14 +174,18 @@ class Settings(BaseModel):
         return int(self.JOB_TIMEOUT_SECONDS + self.upstream_call_budget_seconds) + 60
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Build settings from `environ` (default: the process environment after reading `.env`)."""
-    if environ is None:
-        load_dotenv(os.environ.get("DOTENV_PATH", ".env"), override=False)
-        environ = dict(os.environ)
-    values = {name: environ[name] for name in Settings.model_fields if environ.get(name, "") != ""}
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the process environment over `.env` (DOTENV_PATH names another file), or,
+    given `environ`, from that alone."""
     try:
-        return Settings.model_validate(values)
+        if environ is None:
+            return Settings()
+        # Every field given (its default where `environ` has none): the sources have nothing left.
+        given: dict[str, Any] = {
+            name: environ.get(name) or field.get_default(call_default_factory=True)
+            for name, field in Settings.model_fields.items()
+        }
+        return Settings(**given)
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]) if first["loc"] else "settings"

@@ -11,6 +11,7 @@ import pytest
 
 from client import (
     AsyncGateway,
+    AsyncJob,
     ConversationBusy,
     Gateway,
     GatewayError,
@@ -21,7 +22,6 @@ from client import (
     ServerError,
     ServiceUnavailable,
 )
-from client.core import SSEParser
 from client.errors import error_from_body
 
 JOB = {"id": "job_1", "object": "job", "status": "queued", "conversation_id": "conv_1"}
@@ -112,12 +112,34 @@ def test_errors_map_by_code_then_by_status() -> None:
     assert isinstance(odd, ServerError) and odd.code == "http_502"
 
 
-def test_sse_parser_reads_frames_and_skips_comments() -> None:
-    parser = SSEParser()
-    lines = [": keep-alive", "", "id: 1-0", "event: status", 'data: {"status": "in_progress"}', ""]
-    events = [e for e in (parser.feed(line) for line in lines) if e is not None]
-    assert len(events) == 1
-    assert events[0].id == "1-0" and events[0].data == {"status": "in_progress"}
+FRAMED = (
+    b': keep-alive\n\nid: 1-0\nevent: status\ndata: {"status": "in_progress"}\n\n'
+    b'id: 2-0\r\nevent: output_text.delta\r\ndata: {"delta":\r\ndata: "a"}\r\n\r\n'
+    b'id: 3-0\nevent: status\ndata: {"status": "completed"}\n\n'
+)
+
+
+def framed_stream(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, content=FRAMED, headers={"Content-Type": "text/event-stream"})
+
+
+def test_events_skip_comments_and_join_data_lines_sync_and_async() -> None:
+    expected = [
+        ("1-0", "status", {"status": "in_progress"}),
+        ("2-0", "output_text.delta", {"delta": "a"}),
+        ("3-0", "status", {"status": "completed"}),
+    ]
+    gateway = Gateway("http://gw", "tok", transport=httpx.MockTransport(framed_stream))
+    events = list(Job(gateway, dict(JOB)).events())
+    assert [(e.id, e.event, e.data) for e in events] == expected
+
+    async def run() -> list[Any]:
+        transport = httpx.MockTransport(framed_stream)
+        async with AsyncGateway("http://gw", "tok", transport=transport) as gw:
+            job = AsyncJob(gw, dict(JOB))
+            return [(e.id, e.event, e.data) async for e in job.events()]
+
+    assert asyncio.run(run()) == expected
 
 
 def sse(*frames: tuple[str, str, dict[str, Any]]) -> bytes:

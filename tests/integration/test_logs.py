@@ -62,6 +62,22 @@ def test_one_job_can_be_followed_from_its_request_to_its_last_worker_line(
     lines = worker_lines()
     assert {line["job_id"] for line in lines} == {job["id"]}
     assert {line["conversation_id"] for line in lines} == {job["conversation_id"]}
-    assert lines[0]["message"] == "job started"
+    # One INFO line a job (beside the worker process's one probe of the upstream, at its first).
+    messages = [m["message"] for m in lines if not m["message"].startswith("upstream capabilities")]
+    assert messages == ["job finished: completed"]
     assert lines[-1]["message"] == "job finished: completed"
     assert lines[-1]["upstream_response_id"] == job["result"]["response_id"]
+
+
+def test_tasks_ticks_and_upstream_requests_write_no_info_lines(
+    stack: Stack, api: httpx.Client
+) -> None:
+    user = f"quiet-{uuid.uuid4().hex[:6]}"
+    submitted = api.post("/v1/chat", json={"message": "quiet please", "user_id": user})
+    wait_for_job(api, submitted.json()["id"], user)
+    worker, beat = stack.processes["worker"].log(), stack.processes["beat"].log()
+    assert " ready." in worker  # the log is the worker's, from its start
+    for routine in ("] received", "] succeeded in", "HTTP Request:"):
+        assert routine not in worker, routine
+    assert "Sending due task" not in beat
+    assert "beat: Starting" in beat

@@ -59,9 +59,8 @@ def test_order_and_exactly_once_hold_across_two_workers(two_workers: Stack) -> N
         assert [created.get(job_id) for _, job_id in all_jobs] == [1] * len(all_jobs)
         assert len({job["result"]["response_id"] for job in done.values()}) == len(all_jobs)
 
-    ran = {
-        name: two_workers.processes[name].log().count("job started")
-        for name in ("worker", "worker-2")
-    }
+    logs = {name: two_workers.processes[name].log() for name in ("worker", "worker-2")}
+    ran = {name: log.count("job finished") for name, log in logs.items()}
     assert all(ran.values()), ran  # both workers took jobs
     assert sum(ran.values()) == len(all_jobs)  # and no job ran twice
+    assert not any("job attempt" in log for log in logs.values())  # none abandoned or lost

@@ -9,12 +9,12 @@ from typing import Any
 
 import httpx2
 import pytest
-from openai import OpenAI
 from openai.types.responses import ResponseOutputMessage
 
 from shared.jobs import events
 from shared.jobs.lifecycle import Claim, claim_job
 from tests.unit.chats import submit
+from tests.unit.fake_upstream import sdk_client
 from worker import upstream
 from worker.cancellation import CancelToken
 
@@ -42,12 +42,7 @@ def upstream_streaming(monkeypatch: pytest.MonkeyPatch, body: bytes) -> list[htt
         sent.append(request)
         return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body)
 
-    client = OpenAI(
-        api_key="test",
-        base_url="http://upstream.test/v1",
-        max_retries=0,
-        http_client=httpx2.Client(transport=httpx2.MockTransport(answer)),
-    )
+    client = sdk_client(answer)
     monkeypatch.setattr(upstream, "get_openai_client", lambda: client)
     return sent
 
