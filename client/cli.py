@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, TextIO
+from types import SimpleNamespace
+from typing import Any, TextIO, TypeVar
 
+import click
 from dotenv import dotenv_values, find_dotenv
 
 from client.core import CreateParameters, Event, Json, message_with_files
@@ -29,11 +30,7 @@ STATUS_LABELS = {
 }
 
 
-class UsageError(Exception):
-    """A problem with how the command was called (exit status 2)."""
-
-
-def setting(args: argparse.Namespace, flag: str, name: str) -> str | None:
+def setting(args: SimpleNamespace, flag: str, name: str) -> str | None:
     """A flag, else the environment, else `.env` (searched from the working directory up)."""
     value = getattr(args, flag, None)
     if value:
@@ -44,10 +41,10 @@ def setting(args: argparse.Namespace, flag: str, name: str) -> str | None:
     return (dotenv_values(path).get(name) or None) if path else None
 
 
-def connect(args: argparse.Namespace) -> Gateway:
+def connect(args: SimpleNamespace) -> Gateway:
     token = setting(args, "token", "GATEWAY_TOKEN")
     if not token:
-        raise UsageError("no token: pass --token or set GATEWAY_TOKEN (environment or .env)")
+        raise click.UsageError("no token: pass --token or set GATEWAY_TOKEN (environment or .env)")
     url = setting(args, "url", "GATEWAY_URL") or DEFAULT_URL
     return Gateway(url, token, user_id=setting(args, "user", "GATEWAY_USER"))
 
@@ -74,7 +71,7 @@ def emit_json(out: TextIO, value: Any) -> None:
 # -- chat ------------------------------------------------------------------------------------
 
 
-def submit_chat(gateway: Gateway, args: argparse.Namespace) -> Job:
+def submit_chat(gateway: Gateway, args: SimpleNamespace) -> Job:
     tools = list(args.tool or [])
     parameters = CreateParameters()
     if args.max_output_tokens is not None:
@@ -164,7 +161,7 @@ def stream_chat(job: Job, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def cmd_chat(gateway: Gateway, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_chat(gateway: Gateway, args: SimpleNamespace, out: TextIO) -> int:
     job = submit_chat(gateway, args)
     if args.json:
         while not job.settled:
@@ -187,7 +184,7 @@ def expires(conversation: Json) -> str:
     return f"in {int(left // 60)}m{int(left % 60):02d}s" if left > 0 else "due"
 
 
-def cmd_conversations(gateway: Gateway, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_conversations(gateway: Gateway, args: SimpleNamespace, out: TextIO) -> int:
     page = gateway.conversations.list(status=args.status, limit=args.limit)
     if args.json:
         emit_json(out, page.data)
@@ -200,7 +197,7 @@ def cmd_conversations(gateway: Gateway, args: argparse.Namespace, out: TextIO) -
     return 0
 
 
-def cmd_history(gateway: Gateway, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_history(gateway: Gateway, args: SimpleNamespace, out: TextIO) -> int:
     items: list[Json] = []
     after = None
     while len(items) < args.limit:
@@ -236,7 +233,7 @@ def transcript_line(item: Json) -> str:
     return f"  {kind}"
 
 
-def cmd_close(gateway: Gateway, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_close(gateway: Gateway, args: SimpleNamespace, out: TextIO) -> int:
     conversation = gateway.conversations.close(args.conversation_id)
     if args.json:
         emit_json(out, conversation)
@@ -245,7 +242,7 @@ def cmd_close(gateway: Gateway, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def cmd_jobs(gateway: Gateway, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_jobs(gateway: Gateway, args: SimpleNamespace, out: TextIO) -> int:
     page = gateway.jobs(status=args.status, conversation_id=args.conversation, limit=args.limit)
     if args.json:
         emit_json(out, page.data)
@@ -258,7 +255,7 @@ def cmd_jobs(gateway: Gateway, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def cmd_job(gateway: Gateway, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_job(gateway: Gateway, args: SimpleNamespace, out: TextIO) -> int:
     job = gateway.job(args.job_id)
     if args.wait:
         job.wait(args.wait)
@@ -275,78 +272,106 @@ def cmd_job(gateway: Gateway, args: argparse.Namespace, out: TextIO) -> int:
 
 # -- arguments -------------------------------------------------------------------------------
 
-Command = Callable[[Gateway, argparse.Namespace, TextIO], int]
+Command = Callable[[Gateway, SimpleNamespace, TextIO], int]
+F = TypeVar("F", bound=Callable[..., Any])
+COMMON = ("url", "token", "user", "json")
 
 
-def common_options(parser: argparse.ArgumentParser, default: Any) -> None:
-    parser.add_argument("--url", default=default, help="API base URL (GATEWAY_URL)")
-    parser.add_argument("--token", default=default, help="bearer token (GATEWAY_TOKEN)")
-    parser.add_argument("--user", default=default, help="user_id for a service token")
-    parser.add_argument(
-        "--json", action="store_true", default=default, help="print JSON for scripts"
-    )
+def common_options(command: F) -> F:
+    """--url, --token, --user and --json: taken before the command's name or after it."""
+    for option in (
+        click.option("--json", "json", is_flag=True, default=None, help="print JSON for scripts"),
+        click.option("--user", help="user_id for a service token (GATEWAY_USER)"),
+        click.option("--token", help="bearer token (GATEWAY_TOKEN)"),
+        click.option("--url", help="API base URL (GATEWAY_URL)"),
+    ):
+        command = option(command)
+    return command
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
-    common_options(parser, None)
-    shared = argparse.ArgumentParser(add_help=False)
-    common_options(shared, argparse.SUPPRESS)
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    chat = commands.add_parser("chat", parents=[shared], help="send a message, stream the reply")
-    chat.add_argument("message")
-    chat.add_argument("--conversation", help="continue this conversation")
-    chat.add_argument("--tool", action="append", help="a server tool, e.g. get_weather")
-    chat.add_argument("--file", action="append", help="attach a file (uploaded first)")
-    chat.add_argument("--model")
-    chat.add_argument("--max-output-tokens", type=int, help="the most tokens the reply may take")
-    chat.add_argument("--temperature", type=float, help="sampling temperature, 0 to 2")
-    chat.add_argument("--timeout", type=float, default=300.0, help="with --json: wait this long")
-    chat.set_defaults(handler=cmd_chat)
-
-    conversations = commands.add_parser("conversations", parents=[shared], help="a table")
-    conversations.add_argument("--status", choices=["active", "closed", "expired"])
-    conversations.add_argument("--limit", type=int, default=20)
-    conversations.set_defaults(handler=cmd_conversations)
-
-    history = commands.add_parser("history", parents=[shared], help="a conversation's transcript")
-    history.add_argument("conversation_id")
-    history.add_argument("--limit", type=int, default=1000, help="at most this many items")
-    history.set_defaults(handler=cmd_history)
-
-    close = commands.add_parser("close", parents=[shared], help="close a conversation")
-    close.add_argument("conversation_id")
-    close.set_defaults(handler=cmd_close)
-
-    jobs = commands.add_parser("jobs", parents=[shared], help="your jobs, newest first")
-    jobs.add_argument("--status")
-    jobs.add_argument("--conversation")
-    jobs.add_argument("--limit", type=int, default=20)
-    jobs.set_defaults(handler=cmd_jobs)
-
-    job = commands.add_parser("job", parents=[shared], help="one job")
-    job.add_argument("job_id")
-    job.add_argument("--wait", type=float, default=0.0, help="wait up to N s for it to end")
-    job.set_defaults(handler=cmd_job)
-    return parser
+@click.group(help=__doc__)
+@common_options
+@click.pass_context
+def cli(ctx: click.Context, /, **common: Any) -> None:
+    ctx.obj = common
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    handler: Command = args.handler
+def run(handler: Command, params: dict[str, Any]) -> None:
+    """Run a command with its options (a common one given before the command's name counts
+    when not given after it); exit 1 on the gateway's refusal, 130 on Ctrl-C."""
+    ctx = click.get_current_context()
+    for name in COMMON:
+        if params[name] is None:
+            params[name] = ctx.obj[name]
+    args = SimpleNamespace(**params)
     try:
         with connect(args) as gateway:
-            return handler(gateway, args, sys.stdout)
-    except UsageError as exc:
-        sys.stderr.write(f"gateway: {exc}\n")
-        return 2
+            code = handler(gateway, args, sys.stdout)
     except GatewayError as exc:
-        sys.stderr.write(f"gateway: {exc.message} ({exc.code})\n")
-        return 1
+        click.echo(f"gateway: {exc.message} ({exc.code})", err=True)
+        code = 1
     except KeyboardInterrupt:
-        return 130
+        code = 130
+    ctx.exit(code)
+
+
+@cli.command(help="send a message, stream the reply")
+@click.argument("message")
+@click.option("--conversation", help="continue this conversation")
+@click.option("--tool", multiple=True, help="a server tool, e.g. get_weather")
+@click.option("--file", multiple=True, help="attach a file (uploaded first)")
+@click.option("--model", help="a model the gateway allows")
+@click.option("--max-output-tokens", type=int, help="the most tokens the reply may take")
+@click.option("--temperature", type=float, help="sampling temperature, 0 to 2")
+@click.option("--timeout", type=float, default=300.0, help="with --json: wait this long")
+@common_options
+def chat(**params: Any) -> None:
+    run(cmd_chat, params)
+
+
+@cli.command(help="your conversations, as a table")
+@click.option("--status", type=click.Choice(["active", "closed", "expired"]))
+@click.option("--limit", type=int, default=20)
+@common_options
+def conversations(**params: Any) -> None:
+    run(cmd_conversations, params)
+
+
+@cli.command(help="a conversation's transcript, both sides")
+@click.argument("conversation_id")
+@click.option("--limit", type=int, default=1000, help="at most this many items")
+@common_options
+def history(**params: Any) -> None:
+    run(cmd_history, params)
+
+
+@cli.command(help="close a conversation")
+@click.argument("conversation_id")
+@common_options
+def close(**params: Any) -> None:
+    run(cmd_close, params)
+
+
+@cli.command(help="your jobs, newest first")
+@click.option("--status")
+@click.option("--conversation")
+@click.option("--limit", type=int, default=20)
+@common_options
+def jobs(**params: Any) -> None:
+    run(cmd_jobs, params)
+
+
+@cli.command(help="one job")
+@click.argument("job_id")
+@click.option("--wait", type=float, default=0.0, help="wait up to N s for it to end")
+@common_options
+def job(**params: Any) -> None:
+    run(cmd_job, params)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="gateway")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
 from client import (
     AsyncGateway,
@@ -21,6 +22,7 @@ from client import (
     RateLimited,
     ServerError,
     ServiceUnavailable,
+    cli,
 )
 from client.errors import error_from_body
 
@@ -191,3 +193,31 @@ def test_async_retry_after() -> None:
 
     assert asyncio.run(run()) == [2.0]
     assert len(set(keys)) == 1 and len(keys) == 2
+
+
+def test_the_cli_takes_common_options_before_or_after_the_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[dict[str, object]] = []
+
+    class Connected:
+        def __enter__(self) -> Connected:
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            return None
+
+    monkeypatch.setattr(cli, "connect", lambda args: Connected())
+    monkeypatch.setattr(cli, "cmd_jobs", lambda gateway, args, out: seen.append(vars(args)) or 0)
+    before = CliRunner().invoke(cli.cli, ["--json", "--user", "bob", "jobs", "--limit", "3"])
+    after = CliRunner().invoke(cli.cli, ["--user", "bob", "jobs", "--user", "amy"])
+    assert before.exit_code == after.exit_code == 0
+    assert (seen[0]["user"], seen[0]["json"], seen[0]["limit"]) == ("bob", True, 3)
+    assert (seen[1]["user"], seen[1]["json"]) == ("amy", None)
+
+
+def test_the_cli_without_a_token_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GATEWAY_TOKEN", raising=False)
+    monkeypatch.chdir("/")
+    refused = CliRunner().invoke(cli.cli, ["jobs"])
+    assert refused.exit_code == 2 and "no token" in refused.output
