@@ -52,6 +52,7 @@ ERRORS = {
         404: "not found, or not yours",
         409: "conflict with the resource's state",
         413: "body too large",
+        414: "request line too long",
         415: "wrong content type",
         422: "invalid field",
         429: "rate limited",

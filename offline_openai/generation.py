@@ -157,4 +157,12 @@ def resume_unfinished(store: Store) -> None:
                     "message": "The response was interrupted by a restart of the service.",
                 }
                 record.finish("failed", record.partial_output_tokens)
+                if record.background:  # a client following its stream learns it ended
+                    record.events.append(
+                        {
+                            "type": "response.failed",
+                            "sequence_number": len(record.events),
+                            "response": record.body(),
+                        }
+                    )
                 store.save_response(record)

@@ -59,7 +59,7 @@ class DevStack:
 
     settings: dict[str, str] = field(default_factory=dict)
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="gw-devstack-")))
-    token: str = field(default_factory=lambda: "gw_dev_" + secrets.token_urlsafe(16))
+    token: str = field(default_factory=lambda: "gw_dev_" + secrets.token_urlsafe(32))
     api_port: int = field(default_factory=free_port)
     # The local MCP server the remote_mcp example starts, which the stack allow-lists.
     mcp_port: int = field(default_factory=free_port)

@@ -8,6 +8,7 @@ import contextlib
 import os
 import pty
 import re
+import secrets
 import signal
 import subprocess
 import threading
@@ -20,6 +21,8 @@ import psutil
 import pytest
 
 from tests.harness import ROOT, VENV_BIN, free_port, wait_until
+
+TOKEN = "gw_new_user_" + secrets.token_urlsafe(32)
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -80,7 +83,7 @@ def fresh_clone(tmp_path: Path) -> Iterator[tuple[Terminal, str, Path]]:
     }
     env.update(
         PYTHONPATH=str(ROOT),
-        BOOTSTRAP_TOKEN="gw_new_user_token",
+        BOOTSTRAP_TOKEN=TOKEN,
         DATABASE_URL=f"sqlite:///{elsewhere / 'app.db'}",
         REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
         API_PORT=str(api_port),
@@ -110,7 +113,7 @@ def test_make_run_starts_whatever_the_settings_and_talks_text(
 
     wait_until(ready, timeout=180, what="make run's API")
     wait_until(lambda: " ready." in terminal.output, timeout=120, what="make run's worker")
-    headers = {"Authorization": "Bearer gw_new_user_token", "Prefer": "wait=60"}
+    headers = {"Authorization": f"Bearer {TOKEN}", "Prefer": "wait=60"}
     answer = httpx.post(
         f"{url}/v1/chat", json={"message": "hi", "user_id": "ada"}, headers=headers, timeout=90
     )

@@ -24,6 +24,9 @@ from tests.harness import ROOT, VENV_BIN, free_port, wait_until
 CONVERSATIONS = 12
 TURNS = 4
 
+# Minutes of whole-stack restarts, and not yet reliable: `make faults` runs it, `make test` not.
+pytestmark = pytest.mark.fault_scenario
+
 
 class MakeRun:
     """`python -m ops.devstack` in a directory of its own (its data/), on free ports."""
@@ -32,7 +35,7 @@ class MakeRun:
         self.workdir = workdir
         self.api_port = free_port()
         self.upstream_port = free_port()
-        self.token = "svc_" + secrets.token_urlsafe(16)
+        self.token = "svc_" + secrets.token_urlsafe(32)
         self.database_url = f"sqlite:///{workdir / 'data' / 'app.db'}"
         self.runs = 0
         self.popen: subprocess.Popen[bytes] | None = None
