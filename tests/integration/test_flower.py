@@ -27,7 +27,9 @@ def test_flower_asks_for_the_configured_credentials(broker: Stack) -> None:
     )
     broker.processes["flower"] = flower.start()
     url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: httpx.get(f"{url}/healthcheck").status_code == 200, what="flower")
+    wait_until(
+        lambda: httpx.get(f"{url}/healthcheck").status_code == 200, timeout=90, what="flower"
+    )
     assert httpx.get(url).status_code == 401
     assert httpx.get(url, auth=("admin", "wrong")).status_code == 401
     assert httpx.get(url, auth=("admin", "s3cret")).status_code == 200
