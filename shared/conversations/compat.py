@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel
 from sqlalchemy import and_, or_, select
 
-from shared.conversations.service import _owned
+from shared.conversations.service import owned_conversation
 from shared.conversations.transcript import user_text
 from shared.core.clock import unix, utcnow
 from shared.core.db import read_session
@@ -84,7 +84,7 @@ def conversation_record(body: dict[str, Any]) -> dict[str, Any]:
 def list_responses(user_id: str, conversation_id: str) -> list[dict[str, Any]]:
     """Every response of the conversation, oldest first, beside the message it answered."""
     with read_session() as session:
-        _owned(session.get(Conversation, conversation_id), user_id)
+        owned_conversation(session, user_id, conversation_id)
         rows = session.execute(
             select(Response, Job.kind, Job.request)
             .outerjoin(Job, Job.id == Response.job_id)

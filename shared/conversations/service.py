@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from shared.core import task_names
 from shared.core.celery_app import celery_app
@@ -22,7 +23,9 @@ def _ttl() -> float:
     return get_settings().conversation_ttl_seconds
 
 
-def _owned(conversation: Conversation | None, user_id: str) -> Conversation:
+def owned_conversation(session: Session, user_id: str, conversation_id: str) -> Conversation:
+    """The user's conversation; 404 when there is none or it is another user's."""
+    conversation = session.get(Conversation, conversation_id)
     if conversation is None or conversation.user_id != user_id:
         raise not_found("conversation")
     return conversation
@@ -43,13 +46,13 @@ def list_conversations(
 
 def get_conversation(user_id: str, conversation_id: str) -> dict[str, Any]:
     with read_session() as session:
-        conversation = _owned(session.get(Conversation, conversation_id), user_id)
+        conversation = owned_conversation(session, user_id, conversation_id)
     return conversation_body(conversation, _ttl())
 
 
 def update_metadata(user_id: str, conversation_id: str, metadata: dict[str, str]) -> dict[str, Any]:
     with write_session() as session:
-        conversation = _owned(session.get(Conversation, conversation_id), user_id)
+        conversation = owned_conversation(session, user_id, conversation_id)
         conversation.meta = metadata
         upstream_id = conversation.upstream_id
     if upstream_id:
@@ -59,7 +62,7 @@ def update_metadata(user_id: str, conversation_id: str, metadata: dict[str, str]
 
 def close_conversation(user_id: str, conversation_id: str) -> dict[str, Any]:
     with write_session() as session:
-        conversation = _owned(session.get(Conversation, conversation_id), user_id)
+        conversation = owned_conversation(session, user_id, conversation_id)
         if conversation.status == "expired":
             raise Conflict("conversation_expired", "The conversation has already expired.")
         if conversation.status == "active":
@@ -70,7 +73,7 @@ def close_conversation(user_id: str, conversation_id: str) -> dict[str, Any]:
 
 def delete_conversation(user_id: str, conversation_id: str) -> dict[str, Any]:
     with write_session() as session:
-        conversation = _owned(session.get(Conversation, conversation_id), user_id)
+        conversation = owned_conversation(session, user_id, conversation_id)
         active = session.scalar(
             select(Job.id).where(
                 Job.conversation_id == conversation_id, Job.status.in_(states.ACTIVE)
@@ -91,7 +94,7 @@ def list_responses(
     user_id: str, conversation_id: str, limit: int, after: str | None
 ) -> dict[str, Any]:
     with read_session() as session:
-        _owned(session.get(Conversation, conversation_id), user_id)
+        owned_conversation(session, user_id, conversation_id)
         query = select(Response).where(Response.conversation_id == conversation_id)
         if after:
             anchor = session.get(Response, after)

@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.conversations.local_history import user_items
-from shared.conversations.service import _owned
+from shared.conversations.service import owned_conversation
 from shared.core.clock import unix
 from shared.core.db import read_session
 from shared.core.errors import InvalidInput
-from shared.core.models import Conversation, File, Job, Response
+from shared.core.models import File, Job, Response
 from shared.core.pagination import ListBody, list_body
 
 DATA_URL_PREFIX = "data:"
@@ -56,7 +56,7 @@ def list_messages(
     user_id: str, conversation_id: str, limit: int, after: str | None
 ) -> dict[str, Any]:
     with read_session() as session:
-        _owned(session.get(Conversation, conversation_id), user_id)
+        owned_conversation(session, user_id, conversation_id)
         query = select(Job).where(Job.conversation_id == conversation_id)
         cursor = _cursor(session, conversation_id, after) if after else None
         if cursor is not None:
