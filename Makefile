@@ -27,7 +27,7 @@ run: install
 	@$(PY) -m ops.devstack
 
 test: install lint
-	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --durations=25 -m "not fault_scenario"
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --durations=25
 
 # Every script in examples/ against a fresh offline stack (ops/examples.py): one line each.
 examples: install
@@ -55,7 +55,6 @@ bench: install
 # TEST_DATABASE_URL set runs them on PostgreSQL.
 faults: install
 	$(VENV)/bin/python -m tests.faults --database $(or $(FAULTS_DATABASE),sqlite)
-	$(VENV)/bin/pytest -q -p no:cacheprovider -m fault_scenario tests/integration
 
 # Celery's monitor on http://127.0.0.1:5555 (FLOWER_PORT), behind FLOWER_BASIC_AUTH=user:password.
 flower: install

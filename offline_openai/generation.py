@@ -97,15 +97,15 @@ class Generation:
             record.incomplete_reason = answer.incomplete_reason
             record.finish(answer.status, answer.output_tokens)
             self.store.record_finished(record)
-            self.store.save_response(record)
             event: Event = {
                 "type": f"response.{answer.status}",
                 "sequence_number": self.sequence,
                 "response": record.body(),
             }
             self.sequence += 1
-            if record.background:
+            if record.background:  # saved with it: a stream resumed after a restart ends too
                 record.events.append(event)
+            self.store.save_response(record)
             return event
 
 

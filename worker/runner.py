@@ -6,6 +6,7 @@ import logging
 from functools import partial
 from typing import Any
 
+import openai
 from openai.types.responses import Response as UpstreamResponse
 
 from shared.core import metrics
@@ -145,9 +146,16 @@ def execute(claim: Claim, cancel: CancelToken, history: list[Response]) -> Outco
         final = run_placed(turn, turn.continuation(claim.pending_tool_outputs), create)
         sent: list[Any] | None = claim.pending_tool_outputs
     elif caps.background and claim.upstream_response_id:
-        final = run_response(
-            claim, turn.first_params(), relay, claim.upstream_response_id, True, cancel
-        )
+        try:
+            final = run_response(
+                claim, turn.first_params(), relay, claim.upstream_response_id, True, cancel
+            )
+        except openai.NotFoundError:  # the upstream forgot the response: ask again
+            log.warning("upstream no longer has response %s", claim.upstream_response_id)
+            final = run_placed(turn, turn.first_params_again(), create)
+        sent = None
+    elif claim.attempt > 1:
+        final = run_placed(turn, turn.first_params_again(), create)
         sent = None
     else:
         final = run_placed(turn, turn.first_params(), create)

@@ -11,7 +11,7 @@ from openai.types.responses import Response as UpstreamResponse
 
 from shared.accounts.safety_identifier import safety_identifier
 from shared.conversations.local_history import local_history
-from shared.conversations.rebuild import recorded_turns, replace_upstream_id
+from shared.conversations.rebuild import NothingToRebuild, recorded_turns, replace_upstream_id
 from shared.core.models import Response
 from shared.core.openai_client import get_openai_client
 from shared.core.settings import get_settings
@@ -63,7 +63,20 @@ class Turn:
             return {**params, "input": outputs, "previous_response_id": earlier[-1].id}
         return {**params, "input": _items(params["input"]) + _made(earlier) + outputs}
 
-    def rebuilt(self, params: dict[str, Any], lost: str) -> dict[str, Any]:
+    def first_params_again(self) -> dict[str, Any]:
+        """The first request of a job run again after an attempt that died. That attempt may
+        have left this turn's input, and an answer, in the upstream conversation, so the turn
+        goes to a new one rebuilt from the gateway's record (a dead attempt changes nothing in
+        a previous_response chain or in local history)."""
+        params = self.first_params()
+        if "conversation" not in params:
+            return params
+        try:
+            return self.rebuilt(params, "conversation", why="an earlier attempt died in it")
+        except NothingToRebuild:
+            return params
+
+    def rebuilt(self, params: dict[str, Any], lost: str, why: str = "") -> dict[str, Any]:
         """`params` again, the context the upstream lost (its `conversation` or its
         `previous_response_id`) rebuilt from the gateway's record: the conversation's earlier
         turns and what this job has sent and received so far. Where the upstream has
@@ -91,10 +104,11 @@ class Turn:
         else:
             rebuilt = {**bare, "input": context + pending}
         log.warning(
-            "upstream no longer has the %s of conversation %s; rebuilt from %d recorded items",
+            "the %s of conversation %s rebuilt from %d recorded items: %s",
             lost,
             claim.conversation_id,
             len(context),
+            why or "the upstream no longer has it",
         )
         if first:
             self._first = rebuilt

@@ -24,6 +24,7 @@ from worker.persist import persist
 log = logging.getLogger(__name__)
 
 END_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+FINISHED_STATUSES = frozenset({"completed", "incomplete", "failed", "cancelled"})
 RESUMES_PER_RESPONSE = 3
 
 
@@ -148,6 +149,12 @@ def run_response(
         if not background:
             raise UpstreamFailure("upstream_error", "The model service ended the stream early.")
         response_id = response_id or relay.created_id
+        if response_id is not None:
+            # A stream may end without its last event: one that finished while no one followed
+            # it can have no events left to replay (the upstream restarted, or dropped them).
+            stored = client.responses.retrieve(response_id)
+            if stored.status in FINISHED_STATUSES:
+                return stored
     raise UpstreamFailure("upstream_error", "The model service's stream kept breaking.")
 
 

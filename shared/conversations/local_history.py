@@ -10,17 +10,20 @@ from shared.core.db import read_session
 from shared.core.models import Job, Response
 from shared.jobs import states
 
+ANSWERED = (states.COMPLETED, states.INCOMPLETE)
+
 
 def local_history(conversation_id: str, before_seq: int, max_items: int) -> list[dict[str, Any]]:
-    """The user turns and replies of the conversation's finished jobs before `before_seq`, newest
-    `max_items` of them, oldest first."""
+    """The user turns and replies of the conversation's answered jobs before `before_seq`, newest
+    `max_items` of them, oldest first. A reply cut short (incomplete) stays in the conversation,
+    as it does in an upstream one."""
     with read_session() as session:
         jobs = session.scalars(
             select(Job)
             .where(
                 Job.conversation_id == conversation_id,
                 Job.conversation_seq < before_seq,
-                Job.status == states.COMPLETED,
+                Job.status.in_(ANSWERED),
             )
             .order_by(Job.conversation_seq.desc())
             .limit(max_items)

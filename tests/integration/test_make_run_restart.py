@@ -24,9 +24,6 @@ from tests.harness import ROOT, VENV_BIN, free_port, wait_until
 CONVERSATIONS = 12
 TURNS = 4
 
-# Minutes of whole-stack restarts, and not yet reliable: `make faults` runs it, `make test` not.
-pytestmark = pytest.mark.fault_scenario
-
 
 class MakeRun:
     """`python -m ops.devstack` in a directory of its own (its data/), on free ports."""

@@ -76,7 +76,12 @@ def test_a_job_whose_message_was_lost_is_sent_again(quick_stack: Stack) -> None:
             quick_stack.start_worker()
 
 
-def test_a_job_whose_worker_died_mid_run_is_finished_by_another(quick_stack: Stack) -> None:
+@pytest.mark.parametrize("upstream_forgot", [False, True], ids=["resumed", "upstream-wiped"])
+def test_a_job_whose_worker_died_mid_run_is_finished_by_another(
+    quick_stack: Stack, upstream_forgot: bool
+) -> None:
+    """The retry resumes the response the dead attempt started; where the upstream no longer
+    has it, the retry asks again."""
     user = f"crash-{uuid.uuid4().hex[:6]}"
     with quick_stack.client() as api, httpx.Client(base_url=quick_stack.upstream_url) as upstream:
         upstream.put("/_offline/config", json={"latency_ms": 3000})
@@ -88,12 +93,15 @@ def test_a_job_whose_worker_died_mid_run_is_finished_by_another(quick_stack: Sta
                 what="the job's upstream response to be recorded",
             )
             quick_stack.processes["worker"].kill()
+            if upstream_forgot:
+                upstream.post("/_offline/reset").raise_for_status()
             upstream.put("/_offline/config", json={"latency_ms": 0})
             started = time.monotonic()
             quick_stack.start_worker()
             done = wait_for_job(api, job["id"], user, timeout=45)
             assert done["status"] == "completed", done
             assert done["attempts"] == 2
+            assert done["result"]["output_text"].startswith("[offline turn 1]")
             # Two leases (6 s each) at most, a worker's start and the rest: well under 40 s.
             assert time.monotonic() - started < 40
         finally:
@@ -103,7 +111,8 @@ def test_a_job_whose_worker_died_mid_run_is_finished_by_another(quick_stack: Sta
         ).json()["data"]
         assert len(history) == 1
         by_job = upstream.get("/_offline/stats").json()["responses_created_by_job"]
-        assert by_job[job["id"]] == 1  # background mode: the retry resumed the same response
+        # Background mode: the retry resumed the same response (a wiped upstream counts anew).
+        assert by_job[job["id"]] == 1
 
 
 def _upstream_response_id(stack: Stack, job_id: str) -> str | None:

@@ -5,14 +5,15 @@ only where nothing is left to rebuild from does a job fail, with upstream_conver
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.harness import Stack
-from tests.integration.conftest import KINDS, chat, wait_for_job
+from tests.harness import Stack, wait_until
+from tests.integration.conftest import KINDS, chat, running, wait_for_job
 from tests.integration.test_upstream_kinds import upstream_requests
 
 
@@ -145,3 +146,41 @@ def test_a_conversation_with_nothing_left_to_rebuild_fails_with_its_own_code(
     assert second["status"] == "failed"
     assert second["error"]["code"] == "upstream_conversation_lost"
     assert "start a new conversation" in second["error"]["message"]
+
+
+@pytest.fixture(scope="module")
+def streaming_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """Upstream conversations without background mode: a create is a plain stream, whose
+    response the upstream finishes (and adds to the conversation) after its client is gone."""
+    with running(
+        request, Stack(settings={"OFFLINE_OPENAI_CAPABILITIES": "background=false"})
+    ) as stack:
+        yield stack
+
+
+def test_a_turn_run_again_after_its_worker_died_is_not_seen_twice(streaming_stack: Stack) -> None:
+    """The dead attempt's create reached the upstream conversation and was answered there; the
+    turn run again goes to a conversation rebuilt from the gateway's record, where it is the
+    second turn still, not the third."""
+    user = f"died-{uuid.uuid4().hex[:6]}"
+    first = first_turn(streaming_stack, user)
+    with streaming_stack.upstream() as upstream, streaming_stack.client() as api:
+        upstream.put("/_offline/config", json={"latency_ms": 2000}).raise_for_status()
+        try:
+            job = chat(api, user, "What is my name?", conversation_id=first["conversation_id"])
+            wait_until(
+                lambda: upstream_requests(streaming_stack, [job["id"]]),
+                what="the job's create to reach the upstream",
+            )
+            streaming_stack.processes["worker"].kill()
+        finally:
+            upstream.put("/_offline/config", json={"latency_ms": 0}).raise_for_status()
+        streaming_stack.start_worker()
+        done = wait_for_job(api, job["id"], user, timeout=45)
+    assert done["status"] == "completed", done
+    assert done["attempts"] == 2
+    assert done["result"]["output_text"].startswith("[offline turn 2]"), done["result"]
+    assert "Ada" in done["result"]["output_text"]
+    died, again = upstream_requests(streaming_stack, [job["id"]])
+    assert again["conversation"] != died["conversation"] is not None
+    assert "an earlier attempt died in it" in streaming_stack.processes["worker"].log()

@@ -147,6 +147,32 @@ def test_a_background_response_cut_off_by_a_kill_finishes_after_the_restart(
     assert after.stats()["responses_created_by_job"] == {"job_bg": 1}
 
 
+def test_a_background_response_finished_before_a_restart_replays_to_its_end(
+    restartable: RestartableUpstream,
+) -> None:
+    before = restartable.current
+    assert before is not None
+    started = before.client().responses.create(model=MODEL, input="Hello there", background=True)
+    httpx.get(  # followed to its end before the restart
+        f"{before.base_url}/responses/{started.id}",
+        params={"stream": "true"},
+        headers={"Authorization": "Bearer test-key"},
+        timeout=20,
+    ).raise_for_status()
+
+    after = restartable.restart(kill=True)
+
+    streamed = httpx.get(
+        f"{after.base_url}/responses/{started.id}",
+        params={"stream": "true", "starting_after": "1"},
+        headers={"Authorization": "Bearer test-key"},
+        timeout=20,
+    )
+    events = parse_sse(streamed.text)
+    assert events[-1][0] == "response.completed"
+    assert [event["sequence_number"] for _, event in events] == list(range(2, len(events) + 2))
+
+
 def test_reset_forgets_the_state_file_too(restartable: RestartableUpstream) -> None:
     before = restartable.current
     assert before is not None

@@ -14,8 +14,10 @@ from shared.jobs.lifecycle import Outcome, claim_job, finish_job
 from tests.unit.chats import submit
 
 
-def answered(message: str, reply: str, conversation_id: str | None = None) -> Job:
-    """A chat job that completed with `reply`."""
+def answered(
+    message: str, reply: str, conversation_id: str | None = None, status: str = states.COMPLETED
+) -> Job:
+    """A chat job that ended `status` with `reply`."""
     job = submit(conversation_id=conversation_id, message=message)
     claim = claim_job(job.id)
     assert claim is not None
@@ -25,11 +27,11 @@ def answered(message: str, reply: str, conversation_id: str | None = None) -> Jo
         user_id=job.user_id,
         conversation_id=job.conversation_id,
         model="m",
-        status="completed",
+        status=status,
         output_text=reply,
         output=[],
     )
-    assert finish_job(claim, Outcome(status=states.COMPLETED, result={}, response=row))
+    assert finish_job(claim, Outcome(status=status, result={}, response=row))
     return job
 
 
@@ -43,6 +45,16 @@ def test_the_record_gives_each_earlier_turn_in_order(sent: list[str]) -> None:
         {"role": "assistant", "content": "Nice to meet you, Ada."},
         {"role": "user", "content": "I live in Paris"},
         {"role": "assistant", "content": "Paris is lovely."},
+    ]
+
+
+def test_a_reply_cut_short_stays_in_the_conversation(sent: list[str]) -> None:
+    first = answered("Tell me a long story", "Once upon a", status=states.INCOMPLETE)
+    assert first.conversation_id is not None
+    later = submit(conversation_id=first.conversation_id, message="Go on")
+    assert recorded_turns(first.conversation_id, later.conversation_seq or 0, later.id) == [
+        {"role": "user", "content": "Tell me a long story"},
+        {"role": "assistant", "content": "Once upon a"},
     ]
 
 

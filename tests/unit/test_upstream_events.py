@@ -109,3 +109,32 @@ def test_an_error_event_fails_the_call_with_the_upstreams_message(
 
     assert failure.value.code == "upstream_error"
     assert failure.value.message == "The model service reported: The model fell over."
+
+
+def test_a_resumed_stream_with_nothing_left_to_replay_ends_with_the_stored_response(
+    sent: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A background response that finished while no one followed it (the upstream restarted
+    since, keeping the response but not its events) is read back rather than resumed forever."""
+    finished = {**RESPONSE, "status": "completed", "output": [ANSWER]}
+    requests: list[httpx2.Request] = []
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        requests.append(request)
+        if request.url.params.get("stream") == "true":  # the resumed stream: already over
+            return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=b"")
+        return httpx2.Response(200, json=finished)
+
+    monkeypatch.setattr(upstream, "get_openai_client", lambda: sdk_client(answer))
+    claim = claimed()
+    relay = upstream.DeltaRelay(claim.job_id, resuming=False)
+
+    final = upstream.run_response(
+        claim, {"model": "gpt-5-nano"}, relay, "resp_1", True, CancelToken(claim.job_id)
+    )
+
+    assert final.status == "completed" and final.output_text == "Hello there"
+    assert [(r.method, r.url.path, r.url.params.get("stream")) for r in requests] == [
+        ("GET", "/v1/responses/resp_1", "true"),
+        ("GET", "/v1/responses/resp_1", None),
+    ]
