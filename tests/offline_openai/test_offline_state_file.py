@@ -121,6 +121,18 @@ def test_deletions_stay_deleted_after_a_restart(restartable: RestartableUpstream
             missing()
 
 
+def stream_of(upstream: Upstream, response_id: str, **params: Any) -> list[Any]:
+    """A background response's events, read to its end (after `starting_after`, if given)."""
+    streamed = httpx.get(
+        f"{upstream.base_url}/responses/{response_id}",
+        params={"stream": "true", **params},
+        headers={"Authorization": "Bearer test-key"},
+        timeout=20,
+    )
+    streamed.raise_for_status()
+    return parse_sse(streamed.text)
+
+
 def test_a_background_response_cut_off_by_a_kill_finishes_after_the_restart(
     restartable: RestartableUpstream,
 ) -> None:
@@ -134,13 +146,7 @@ def test_a_background_response_cut_off_by_a_kill_finishes_after_the_restart(
 
     after = restartable.restart(kill=True)
 
-    streamed = httpx.get(
-        f"{after.base_url}/responses/{started.id}",
-        params={"stream": "true", "starting_after": "1"},
-        headers={"Authorization": "Bearer test-key"},
-        timeout=20,
-    )
-    events = parse_sse(streamed.text)
+    events = stream_of(after, started.id, starting_after=1)
     assert events[0][1]["sequence_number"] == 2  # a resuming client gets only what it missed
     assert events[-1][0] == "response.completed"
     assert after.client().responses.retrieve(started.id).status == "completed"
@@ -153,22 +159,11 @@ def test_a_background_response_finished_before_a_restart_replays_to_its_end(
     before = restartable.current
     assert before is not None
     started = before.client().responses.create(model=MODEL, input="Hello there", background=True)
-    httpx.get(  # followed to its end before the restart
-        f"{before.base_url}/responses/{started.id}",
-        params={"stream": "true"},
-        headers={"Authorization": "Bearer test-key"},
-        timeout=20,
-    ).raise_for_status()
+    stream_of(before, started.id)  # followed to its end before the restart
 
     after = restartable.restart(kill=True)
 
-    streamed = httpx.get(
-        f"{after.base_url}/responses/{started.id}",
-        params={"stream": "true", "starting_after": "1"},
-        headers={"Authorization": "Bearer test-key"},
-        timeout=20,
-    )
-    events = parse_sse(streamed.text)
+    events = stream_of(after, started.id, starting_after=1)
     assert events[-1][0] == "response.completed"
     assert [event["sequence_number"] for _, event in events] == list(range(2, len(events) + 2))
 
