@@ -53,7 +53,7 @@ JOBS_FINISHED = Counter(
     ["kind", "status"],
 )
 TOKENS = Counter(
-    "gateway_tokens_total",
+    "gateway_tokens",
     "Tokens the upstream reported for finished jobs, by the model the job asked for and type "
     "(input, output). Per-user counts are in the database (GET /v1/usage), never labels here.",
     ["model", "type"],
