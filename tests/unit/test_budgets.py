@@ -143,7 +143,7 @@ def test_without_budgets_a_submit_reads_no_usage(
     def no_read(*_args: Any) -> None:
         raise AssertionError("usage read without a budget")
 
-    monkeypatch.setattr(budgets.usage, "spent", no_read)
+    monkeypatch.setattr("shared.accounts.usage.spent", no_read)
     _finished(usage={"input_tokens": 10**9, "output_tokens": 0, "total_tokens": 10**9})
     submit("u")
 
