@@ -70,7 +70,9 @@ def record_finished_jobs(
         row["total_tokens"] += tokens.total
         row["jobs"] += 1
     connection = session.connection()
-    connection.execute(_add_to_day(connection.dialect.name), list(by_user.values()))
+    # Users in one order: two transactions adding to the same users' rows never deadlock.
+    rows = [by_user[user_id] for user_id in sorted(by_user)]
+    connection.execute(_add_to_day(connection.dialect.name), rows)
     return spent
 
 

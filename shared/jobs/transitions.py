@@ -84,10 +84,10 @@ class JobMoves:
             .all()
         )
         if change.finished:
-            for job, tokens in record_finished_jobs(self.session, rows, change.result, now.date()):
-                self._spent.append((job.model or get_settings().OPENAI_MODEL, tokens))
             for conversation_id in {row.conversation_id for row in rows} - {None}:
                 release_next_in_conversation(self.session, conversation_id)
+            for job, tokens in record_finished_jobs(self.session, rows, change.result, now.date()):
+                self._spent.append((job.model or get_settings().OPENAI_MODEL, tokens))
         self._moved += [(row.id, change) for row in rows]
         return [row.id for row in rows]
 
