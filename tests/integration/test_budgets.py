@@ -8,8 +8,10 @@ import uuid
 
 import httpx
 
+from client import Gateway
 from tests.harness import Stack, wait_until
 from tests.integration.conftest import chat, wait_for_job
+from tests.integration.test_caller_tools_offline import CANCEL_BOOKING
 
 
 def _usage(api: httpx.Client, user: str) -> dict[str, int]:
@@ -78,3 +80,21 @@ def test_a_jobs_tool_rounds_are_summed_and_counted_by_model(
         return float(found[1]) if found else 0.0
 
     assert counted() >= done["result"]["usage"]["output_tokens"]
+
+
+def test_a_job_resumed_with_tool_outputs_is_counted_once_with_both_responses(
+    stack: Stack, api: httpx.Client
+) -> None:
+    user = f"resumed-{uuid.uuid4().hex[:6]}"
+    with Gateway(stack.api_url, stack.token, user_id=user) as gateway:
+        job = gateway.respond("Please cancel my booking 5521", tools=[CANCEL_BOOKING]).wait(30)
+        assert job.status == "requires_action", job
+        assert _usage(api, user)["days"] == []  # waiting is not finished
+        first = job.data["result"]["usage"]["total_tokens"]  # the response that called the tool
+        [call] = job.tool_calls
+        done = job.submit_tool_outputs({call["call_id"]: "cancelled"}).wait(30)
+    assert done.status == "completed", done
+    usage = _usage(api, user)
+    assert [day["jobs"] for day in usage["days"]] == [1]
+    assert usage["total"]["total_tokens"] == done.data["result"]["usage"]["total_tokens"]
+    assert 0 < first < usage["total"]["total_tokens"]
