@@ -71,7 +71,8 @@ def budget_of(user_id: str) -> Budget:
     )
 
 
-# A submit reads the user's budget from here: most users have none, and they cost no query.
+# A submit reads the user's budget from here: one query per user every few seconds, and for a
+# user without a budget (most) nothing more.
 @cached(TTLCache(BUDGET_CACHE_SIZE, BUDGET_CACHE_SECONDS), lock=threading.Lock())
 def cached_budget(user_id: str) -> Budget:
     return budget_of(user_id)
@@ -79,7 +80,7 @@ def cached_budget(user_id: str) -> Budget:
 
 def check_budget(user_id: str) -> None:
     """Refuse a submit (429 budget_exceeded, Retry-After at the window's end) once the user has
-    spent a budget; one indexed read when the user has one, none otherwise."""
+    spent a budget: one indexed read of their usage when they have one."""
     budget = cached_budget(user_id)
     if budget.daily is None and budget.monthly is None:
         return
