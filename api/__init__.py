@@ -12,7 +12,18 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from api.auth import register_authentication
 from api.commands import register_commands
 from api.errors import register_error_handlers
-from api.routes import chat, compat, conversations, files, health, jobs, openapi, responses, web
+from api.routes import (
+    chat,
+    compat,
+    conversations,
+    files,
+    health,
+    jobs,
+    openapi,
+    responses,
+    usage,
+    web,
+)
 from shared.core.errors import NotFound
 from shared.core.log_config import configure_logging
 from shared.core.settings import get_settings
@@ -66,6 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         conversations.bp,
         responses.bp,
         files.bp,
+        usage.bp,
         health.bp,
         openapi.bp,
         web.bp,

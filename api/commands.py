@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask
@@ -14,7 +16,8 @@ from flask.cli import AppGroup
 from redis.exceptions import RedisError
 
 from shared.accounts import users as user_accounts
-from shared.accounts.tokens import create_token, revoke_token
+from shared.accounts.tokens import USER_ID_PATTERN, create_token, revoke_token
+from shared.accounts.usage_report import usage_report
 from shared.conversations.expiry import expire_idle_conversations
 from shared.core.errors import DomainError
 from shared.core.models import User
@@ -42,12 +45,14 @@ def revoke(token: str) -> None:
     click.echo("revoked")
 
 
-users = AppGroup("users", help="List users and set their scheduling limits and models.")
+users = AppGroup(
+    "users", help="List users, set their scheduling limits, models and token budgets, show usage."
+)
 
 
 @users.command("list")
 def list_users() -> None:
-    """Print every user: id, name, in-flight limit, weight, models."""
+    """Print every user: id, name, in-flight limit, weight, models, token budgets."""
     for user in user_accounts.list_users():
         click.echo(f"{user.id}\t{user.name}\t{_limits(user)}")
 
@@ -61,6 +66,10 @@ def list_users() -> None:
     "--models", help="Comma-separated models the user may name, instead of ALLOWED_MODELS."
 )
 @click.option("--default-models", is_flag=True, help="Back to ALLOWED_MODELS.")
+@click.option("--daily-tokens", type=click.IntRange(min=0), help="Tokens per UTC day.")
+@click.option("--default-daily-tokens", is_flag=True, help="Back to USER_DAILY_TOKENS.")
+@click.option("--monthly-tokens", type=click.IntRange(min=0), help="Tokens per calendar month.")
+@click.option("--default-monthly-tokens", is_flag=True, help="Back to USER_MONTHLY_TOKENS.")
 def set_user(
     user_id: str,
     max_inflight: int | None,
@@ -68,8 +77,13 @@ def set_user(
     weight: int | None,
     models: str | None,
     default_models: bool,
+    daily_tokens: int | None,
+    default_daily_tokens: bool,
+    monthly_tokens: int | None,
+    default_monthly_tokens: bool,
 ) -> None:
-    """Set USER_ID's in-flight limit, scheduling weight and models (the user is made if missing)."""
+    """Set USER_ID's in-flight limit, scheduling weight, models and token budgets (the user is
+    made if missing)."""
     names = None if models is None else [name.strip() for name in models.split(",") if name.strip()]
     if names == []:
         raise click.BadParameter("name at least one model", param_hint="--models")
@@ -80,6 +94,10 @@ def set_user(
         weight=weight,
         models=names,
         reset_models=default_models,
+        daily_tokens=daily_tokens,
+        reset_daily_tokens=default_daily_tokens,
+        monthly_tokens=monthly_tokens,
+        reset_monthly_tokens=default_monthly_tokens,
     )
     click.echo(f"{user.id}\t{_limits(user)}")
 
@@ -87,7 +105,51 @@ def set_user(
 def _limits(user: User) -> str:
     limit = user.max_inflight if user.max_inflight is not None else "default"
     models = ",".join(user.allowed_models) if user.allowed_models is not None else "default"
-    return f"max_inflight={limit}\tweight={user.weight}\tmodels={models}"
+    daily = user.daily_tokens if user.daily_tokens is not None else "default"
+    monthly = user.monthly_tokens if user.monthly_tokens is not None else "default"
+    return (
+        f"max_inflight={limit}\tweight={user.weight}\tmodels={models}"
+        f"\tdaily_tokens={daily}\tmonthly_tokens={monthly}"
+    )
+
+
+@users.command("usage")
+@click.argument("user_id")
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), help="First UTC day.")
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="Last UTC day (today).")
+@click.option("--json", "as_json", is_flag=True, help="The body GET /v1/usage answers.")
+def show_usage(user_id: str, first: datetime | None, last: datetime | None, as_json: bool) -> None:
+    """USER_ID's tokens and finished jobs per UTC day (from the first of the month unless
+    --from), and what is left of today's and this month's budget."""
+    if not USER_ID_PATTERN.match(user_id):
+        raise click.BadParameter("not a user id", param_hint="USER_ID")
+    with _refusals():
+        report = usage_report(
+            user_id, first.date() if first else None, last.date() if last else None
+        )
+    if as_json:
+        _echo_json(report)
+        return
+    for line in _usage_lines(report):
+        click.echo(line)
+
+
+def _usage_lines(report: dict[str, Any]) -> Iterator[str]:
+    yield "day\tinput_tokens\toutput_tokens\ttotal_tokens\tjobs"
+    for row in [*report["days"], {**report["total"], "date": "total"}]:
+        yield "\t".join(
+            str(row[key])
+            for key in ("date", "input_tokens", "output_tokens", "total_tokens", "jobs")
+        )
+    for name in ("today", "this_month"):
+        window = report[name]
+        budget, left = window["budget_tokens"], window["remaining_tokens"]
+        resets = datetime.fromtimestamp(window["resets_at"], UTC).strftime("%Y-%m-%d %H:%M UTC")
+        yield (
+            f"{name}\tused={window['used_tokens']}"
+            f"\tbudget={'unlimited' if budget is None else budget}"
+            f"\tremaining={'unlimited' if left is None else left}\tresets={resets}"
+        )
 
 
 @contextmanager

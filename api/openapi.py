@@ -55,7 +55,7 @@ ERRORS = {
         414: "request line too long",
         415: "wrong content type",
         422: "invalid field",
-        429: "rate limited",
+        429: "rate limited, or a token budget spent (budget_exceeded)",
         503: "a dependency is down",
     }.items()
 }

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -27,6 +29,19 @@ UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:@-]{1,40}$")]
 # PostgreSQL store NUL).
 ObjectId = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{1,64}$")]
 
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _calendar_date(value: Any) -> date:
+    if not isinstance(value, str) or not ISO_DATE.match(value):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value} is not a calendar date") from None
+
+
+CalendarDate = Annotated[date, BeforeValidator(_calendar_date)]
 
 DATA_URL = re.compile(r"^data:image/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/=\s]+$")
 
@@ -235,6 +250,16 @@ class JobQuery(Strict):
 
 class UserQuery(Strict):
     user_id: UserId | None = None
+
+
+class UsageQuery(Strict):
+    user_id: UserId | None = None
+    from_date: CalendarDate | None = Field(
+        None, alias="from", description="first UTC day (default: the first of to's month)"
+    )
+    to_date: CalendarDate | None = Field(
+        None, alias="to", description="last UTC day (default: today)"
+    )
 
 
 class CompatChatRequest(Strict):

@@ -5,6 +5,7 @@ from client.core import TERMINAL, Event, Page
 from client.errors import (
     AuthenticationError,
     BadRequest,
+    BudgetExceeded,
     Conflict,
     ConversationBusy,
     ConversationClosed,
@@ -33,6 +34,7 @@ __all__ = [
     "AsyncJob",
     "AuthenticationError",
     "BadRequest",
+    "BudgetExceeded",
     "Conflict",
     "ConversationBusy",
     "ConversationClosed",

@@ -6,6 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, Unpack
 
@@ -31,6 +32,7 @@ from client.core import (
     reconnect_delay,
     respond_body,
     tool_outputs_body,
+    usage_range,
 )
 from client.errors import TransportError
 
@@ -208,6 +210,10 @@ class AsyncGateway:
     async def response(self, response_id: str) -> Json:
         """One stored response."""
         return await self._get(f"/v1/responses/{response_id}")
+
+    async def usage(self, start: date | str | None = None, end: date | str | None = None) -> Json:
+        """Tokens and finished jobs per UTC day, and what is left of the budget."""
+        return await self._get("/v1/usage", **usage_range(start, end))
 
 
 class AsyncJob(JobView):

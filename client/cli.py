@@ -1,4 +1,4 @@
-"""The `gateway` command: chat with streaming, conversations, history, close, jobs, job."""
+"""The `gateway` command: chat with streaming, conversations, history, close, jobs, job, usage."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any, TextIO, TypeVar
 
@@ -270,6 +270,30 @@ def cmd_job(gateway: Gateway, args: SimpleNamespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_usage(gateway: Gateway, args: SimpleNamespace, out: TextIO) -> int:
+    report = gateway.usage(args.start, args.end)
+    if args.json:
+        emit_json(out, report)
+        return 0
+    counts = ("input_tokens", "output_tokens", "total_tokens", "jobs")
+    rows = [[day["date"], *(str(day[key]) for key in counts)] for day in report["days"]]
+    rows.append(["total", *(str(report["total"][key]) for key in counts)])
+    out.write(table(["DAY", "INPUT", "OUTPUT", "TOTAL", "JOBS"], rows) + "\n")
+    out.write(f"today: {budget_line(report['today'])}\n")
+    out.write(f"this month: {budget_line(report['this_month'])}\n")
+    return 0
+
+
+def budget_line(window: Json) -> str:
+    used = f"{window['used_tokens']} tokens"
+    if window["budget_tokens"] is None:
+        return f"{used} (no budget)"
+    resets = datetime.fromtimestamp(window["resets_at"], UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"{used} of {window['budget_tokens']} ({window['remaining_tokens']} left), resets {resets}"
+    )
+
+
 # -- arguments -------------------------------------------------------------------------------
 
 Command = Callable[[Gateway, SimpleNamespace, TextIO], int]
@@ -367,6 +391,14 @@ def jobs(**params: Any) -> None:
 @common_options
 def job(**params: Any) -> None:
     run(cmd_job, params)
+
+
+@cli.command(help="your tokens per UTC day, and what is left of your budget")
+@click.option("--from", "start", help="first UTC day, YYYY-MM-DD (default: the 1st of the month)")
+@click.option("--to", "end", help="last UTC day, YYYY-MM-DD (default: today)")
+@common_options
+def usage(**params: Any) -> None:
+    run(cmd_usage, params)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

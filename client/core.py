@@ -6,12 +6,13 @@ import json
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Literal, TypedDict
 
 import httpx
 from httpx_sse import ServerSentEvent
 
-from client.errors import GatewayError, error_from_body
+from client.errors import BudgetExceeded, GatewayError, error_from_body
 
 TERMINAL = frozenset({"completed", "failed", "cancelled", "incomplete"})
 REQUIRES_ACTION = "requires_action"
@@ -52,8 +53,11 @@ class RetryPolicy:
     backoff: float = 0.5
 
     def after_error(self, attempt: int, error: GatewayError) -> float | None:
-        """Seconds to wait before retrying after an error answer, or None to give up."""
+        """Seconds to wait before retrying after an error answer, or None to give up (a spent
+        token budget lasts until its window ends)."""
         if attempt >= self.max_retries or error.status not in (429, 503):
+            return None
+        if isinstance(error, BudgetExceeded):
             return None
         if error.retry_after is not None:
             return min(error.retry_after, self.max_wait)
@@ -94,6 +98,11 @@ def job_event(sse: ServerSentEvent) -> Event:
 def compact(**fields: Any) -> Json:
     """The fields that are not None."""
     return {key: value for key, value in fields.items() if value is not None}
+
+
+def usage_range(start: date | str | None, end: date | str | None) -> Json:
+    """GET /v1/usage's `from` and `to` (UTC days, YYYY-MM-DD)."""
+    return compact(**{"from": start and str(start), "to": end and str(end)})
 
 
 class CreateParameters(TypedDict, total=False):

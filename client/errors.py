@@ -97,6 +97,11 @@ class RateLimited(GatewayError):
     """429: too many submits; `retry_after` says when to try again."""
 
 
+class BudgetExceeded(RateLimited):
+    """429 budget_exceeded: the user's daily or monthly token budget is spent; `retry_after`
+    is the seconds until it resets (not retried: that is hours away)."""
+
+
 class ServerError(GatewayError):
     """500 and other 5xx answers."""
 
@@ -118,6 +123,7 @@ BY_CODE: dict[str, type[GatewayError]] = {
     "idempotency_key_reused": IdempotencyKeyReused,
     "missing_user_id": MissingUserId,
     "rate_limited": RateLimited,
+    "budget_exceeded": BudgetExceeded,
     "redis_unavailable": ServiceUnavailable,
     "database_unavailable": ServiceUnavailable,
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, Unpack
 
@@ -30,6 +31,7 @@ from client.core import (
     reconnect_delay,
     respond_body,
     tool_outputs_body,
+    usage_range,
 )
 from client.errors import GatewayError, TransportError
 
@@ -207,6 +209,12 @@ class Gateway:
     def response(self, response_id: str) -> Json:
         """One stored response."""
         return self._get(f"/v1/responses/{response_id}")
+
+    def usage(self, start: date | str | None = None, end: date | str | None = None) -> Json:
+        """Tokens and finished jobs per UTC day from `start` (default: the first of `end`'s
+        month) to `end` (default: today), and what is left of today's and this month's
+        budget."""
+        return self._get("/v1/usage", **usage_range(start, end))
 
 
 class Job(JobView):

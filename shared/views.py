@@ -3,13 +3,14 @@ and the builders that fill them from the records."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any, Literal, TypeAlias, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Row
 
 from shared.core.clock import unix
-from shared.core.models import Conversation, File, Job, Response
+from shared.core.models import Conversation, File, Job, Response, UsageDay
 from shared.core.pagination import ListBody
 from shared.jobs import states
 
@@ -111,6 +112,37 @@ class DeletedBody(_Body):
     deleted: bool
 
 
+class UsageCounts(BaseModel):
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    jobs: int = Field(description="jobs that finished (any terminal status)")
+
+
+class UsageDayBody(UsageCounts):
+    date: str = Field(description="a UTC day, YYYY-MM-DD")
+
+
+class BudgetWindow(BaseModel):
+    used_tokens: int
+    budget_tokens: int | None = Field(description="null: unlimited")
+    remaining_tokens: int | None = Field(description="null: unlimited; 0 once spent")
+    resets_at: int = Field(description="when the window ends (unix seconds, UTC)")
+
+
+class UsageBody(_Body):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    object: Literal["usage"]
+    user_id: str
+    from_date: str = Field(alias="from")
+    to_date: str = Field(alias="to")
+    days: list[UsageDayBody] = Field(description="the days with finished jobs, oldest first")
+    total: UsageCounts
+    today: BudgetWindow
+    this_month: BudgetWindow
+
+
 class JobList(ListBody):
     data: list[JobBody]
 
@@ -197,6 +229,52 @@ def file_body(file: File) -> dict[str, Any]:
             created_at=unix(file.created_at),
         )
     )
+
+
+def budget_window(used: int, budget: int | None, ends: datetime) -> BudgetWindow:
+    return BudgetWindow(
+        used_tokens=used,
+        budget_tokens=budget,
+        remaining_tokens=None if budget is None else max(0, budget - used),
+        resets_at=int(ends.timestamp()),
+    )
+
+
+def usage_body(
+    user_id: str,
+    first: date,
+    last: date,
+    days: list[UsageDay],
+    today: BudgetWindow,
+    this_month: BudgetWindow,
+) -> dict[str, Any]:
+    counts = [
+        UsageDayBody(
+            date=day.day.isoformat(),
+            input_tokens=day.input_tokens,
+            output_tokens=day.output_tokens,
+            total_tokens=day.total_tokens,
+            jobs=day.jobs,
+        )
+        for day in days
+    ]
+    total = UsageCounts(
+        input_tokens=sum(day.input_tokens for day in counts),
+        output_tokens=sum(day.output_tokens for day in counts),
+        total_tokens=sum(day.total_tokens for day in counts),
+        jobs=sum(day.jobs for day in counts),
+    )
+    body = UsageBody(
+        object="usage",
+        user_id=user_id,
+        from_date=first.isoformat(),
+        to_date=last.isoformat(),
+        days=counts,
+        total=total,
+        today=today,
+        this_month=this_month,
+    )
+    return body.model_dump(by_alias=True)
 
 
 def deleted_body(object_id: str, kind: Literal["conversation", "file"]) -> dict[str, Any]:

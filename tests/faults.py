@@ -16,6 +16,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -33,6 +34,7 @@ FAULT_SETTINGS = {
     "RATE_LIMIT": "100000/minute",
 }
 TERMINAL = {"completed", "failed", "cancelled", "incomplete"}
+USAGE_KEYS = ("input_tokens", "output_tokens", "total_tokens")
 
 
 @dataclass
@@ -51,6 +53,9 @@ class FaultReport:
     exposed: int = 0
     slowest_recovery: float = 0.0
     failures: Counter[str] = field(default_factory=Counter)
+    # How the user's counted usage (GET /v1/usage) differs from the sum over its finished jobs'
+    # results; empty when they agree.
+    usage_error: str = ""
 
     def row(self) -> list[str]:
         codes = ", ".join(f"{code} x{n}" for code, n in sorted(self.failures.items())) or "-"
@@ -62,6 +67,7 @@ class FaultReport:
             str(self.duplicate_results),
             str(self.duplicate_generations),
             f"{self.slowest_recovery:.1f} s",
+            self.usage_error or "ok",
             codes,
         ]
 
@@ -74,6 +80,7 @@ HEADERS = [
     "dup results",
     "dup generations",
     "slowest recovery",
+    "usage",
     "failures",
 ]
 
@@ -172,7 +179,31 @@ class Load:
                     report.duplicate_results += 1
         finished = [job["finished_at"] for job in done if job["finished_at"]]
         report.slowest_recovery = max(0.0, max(finished, default=since) - since)
+        report.usage_error = self.usage_error(done)
         return report
+
+    def usage_error(self, done: list[dict[str, Any]]) -> str:
+        """Whether the user's usage counted each finished job once: its tokens are the sum of
+        the jobs' results' usage, its job count the number of finished jobs."""
+        expected = Counter[str](jobs=len(done))
+        for job in done:
+            usage = (job["result"] or {}).get("usage") or {}
+            expected.update({key: usage.get(key, 0) for key in USAGE_KEYS})
+        today = datetime.now(UTC).date()
+        with self.stack.client() as api:
+            total = api.get(
+                "/v1/usage",
+                params={
+                    "user_id": self.user,
+                    "from": (today - timedelta(days=1)).isoformat(),
+                    "to": today.isoformat(),
+                },
+            ).json()["total"]
+        return ", ".join(
+            f"{key} counted {total[key]}, results say {expected[key]}"
+            for key in [*USAGE_KEYS, "jobs"]
+            if total[key] != expected[key]
+        )
 
 
 def _configure(stack: Stack, **config: Any) -> None:

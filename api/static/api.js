@@ -92,6 +92,10 @@ export class Api {
     return this.request("GET", `/v1/jobs/${encodeURIComponent(id)}`);
   }
 
+  usage() {
+    return this.request("GET", "/v1/usage");
+  }
+
   upload(file) {
     const form = new FormData();
     form.append("file", file, file.name);

@@ -17,6 +17,7 @@ const ui = {
   composer: $("composer"), message: $("message"), files: $("attachments"),
   fileList: $("attachment-list"), weather: $("weather-tool"), send: $("send"),
   model: $("model"), maxOutputTokens: $("max-output-tokens"), temperature: $("temperature"),
+  usage: $("usage"), usageText: $("usage-text"), usageMeter: $("usage-meter"),
 };
 const state = { current: null, conversations: [], busy: false };
 
@@ -61,6 +62,43 @@ async function refreshList() {
     fail(error);
   }
   renderList();
+  refreshUsage();
+}
+
+// Today's tokens, against whichever budget has the least left (today's or this month's).
+async function refreshUsage() {
+  let report;
+  try {
+    report = await api().usage();
+  } catch {
+    ui.usage.hidden = true;
+    return;
+  }
+  const n = (count) => count.toLocaleString();
+  const { today, this_month: month } = report;
+  const [window, label] = [[today, "today"], [month, "this month"]]
+    .filter(([w]) => w.budget_tokens !== null)
+    .sort(([a], [b]) => a.remaining_tokens - b.remaining_tokens)[0] || [today, "today"];
+  let text;
+  if (window.budget_tokens === null) {
+    text = `${n(today.used_tokens)} tokens today (no budget)`;
+  } else if (window === today) {
+    text = `${n(today.used_tokens)} of ${n(today.budget_tokens)} tokens today (${n(today.remaining_tokens)} left)`;
+  } else {
+    text = `${n(today.used_tokens)} tokens today; ${n(month.used_tokens)} of ${n(month.budget_tokens)} ${label} (${n(month.remaining_tokens)} left)`;
+  }
+  const spent = window.budget_tokens !== null && window.remaining_tokens === 0;
+  if (spent) text += `. The budget is spent until ${when(window.resets_at)}.`;
+  ui.usageText.textContent = text;
+  ui.usageMeter.hidden = window.budget_tokens === null;
+  if (window.budget_tokens !== null) {
+    ui.usageMeter.max = Math.max(window.budget_tokens, 1);
+    ui.usageMeter.low = 0.8 * ui.usageMeter.max;
+    ui.usageMeter.high = 0.95 * ui.usageMeter.max;
+    ui.usageMeter.value = Math.min(window.used_tokens, ui.usageMeter.max);
+  }
+  ui.usage.classList.toggle("spent", spent);
+  ui.usage.hidden = false;
 }
 
 function renderList() {

@@ -1,1 +1,1 @@
-"""Accounts: users, API tokens, and per-user rate limits."""
+"""Accounts: users, API tokens, per-user rate limits, token usage and budgets."""

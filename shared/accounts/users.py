@@ -1,10 +1,11 @@
-"""Operators' view of users: list them, set their in-flight limit, scheduling weight and the
-models they may name."""
+"""Operators' view of users: list them, set their in-flight limit, scheduling weight, the
+models they may name and their token budgets."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
+from shared.accounts.budgets import cached_budget
 from shared.accounts.tokens import ensure_user
 from shared.core.db import read_session, write_session
 from shared.core.models import User
@@ -24,6 +25,10 @@ def set_limits(
     weight: int | None = None,
     models: list[str] | None = None,
     reset_models: bool = False,
+    daily_tokens: int | None = None,
+    reset_daily_tokens: bool = False,
+    monthly_tokens: int | None = None,
+    reset_monthly_tokens: bool = False,
 ) -> User:
     with write_session() as session:
         ensure_user(session, user_id)
@@ -38,5 +43,15 @@ def set_limits(
             user.allowed_models = None
         elif models is not None:
             user.allowed_models = models
+        if reset_daily_tokens:
+            user.daily_tokens = None
+        elif daily_tokens is not None:
+            user.daily_tokens = daily_tokens
+        if reset_monthly_tokens:
+            user.monthly_tokens = None
+        elif monthly_tokens is not None:
+            user.monthly_tokens = monthly_tokens
+    # This process applies a new budget at once; the API's processes within BUDGET_CACHE_SECONDS.
+    cached_budget.cache_clear()
     dispatch_soon()  # a higher limit may free jobs that were held back
     return user

@@ -52,6 +52,12 @@ JOBS_FINISHED = Counter(
     "Jobs a worker brought to a terminal status, by kind and status.",
     ["kind", "status"],
 )
+TOKENS = Counter(
+    "gateway_tokens",
+    "Tokens the upstream reported for finished jobs, by the model the job asked for and type "
+    "(input, output). Per-user counts are in the database (GET /v1/usage), never labels here.",
+    ["model", "type"],
+)
 JOB_QUEUE_WAIT_SECONDS = Histogram(
     "gateway_job_queue_wait_seconds",
     "Time from a job's submit to a worker first starting it, by kind.",
@@ -156,6 +162,13 @@ def observe_job_finished(
         JOB_QUEUE_WAIT_SECONDS.labels(kind).observe(queue_wait_seconds)
     if run_seconds is not None:
         JOB_RUN_SECONDS.labels(kind).observe(run_seconds)
+
+
+def count_tokens(model: str, input_tokens: int, output_tokens: int) -> None:
+    if input_tokens:
+        TOKENS.labels(model, "input").inc(input_tokens)
+    if output_tokens:
+        TOKENS.labels(model, "output").inc(output_tokens)
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -79,6 +79,10 @@ class User(Base):
     weight: Mapped[int] = mapped_column(default=1)
     # The models this user may name instead of ALLOWED_MODELS; None: the setting applies.
     allowed_models: Mapped[list[Any] | None]
+    # Token budgets per UTC day and month instead of USER_DAILY_TOKENS / USER_MONTHLY_TOKENS;
+    # None: the setting applies.
+    daily_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    monthly_tokens: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -155,6 +159,21 @@ class Job(Base):
     started_at: Mapped[datetime | None]
     lease_expires_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+class UsageDay(Base):
+    """The tokens a user's jobs spent on one UTC day, added once per job as it finishes."""
+
+    __tablename__ = "usage_days"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    jobs: Mapped[int] = mapped_column(default=0)
 
 
 class Response(Base):

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     MAX_REQUEST_BYTES: int = Field(default=10 * 1024 * 1024, gt=0)
     RATE_LIMIT: str = Field(default="600/minute", pattern=r"^\d+/(second|minute|hour)$")
     USER_MAX_INFLIGHT: int = Field(default=32, ge=1)
+    # Tokens a user may spend per UTC day and calendar month (unset: unlimited).
+    USER_DAILY_TOKENS: int | None = Field(default=None, ge=0)
+    USER_MONTHLY_TOKENS: int | None = Field(default=None, ge=0)
     # fair: users take turns (by weight) under per-user in-flight limits; fifo: arrival order.
     SCHEDULING: Literal["fair", "fifo"] = "fair"
     BROKER_MAX_PENDING: int = Field(default=256, ge=1)

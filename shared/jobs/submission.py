@@ -12,6 +12,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shared.accounts.budgets import check_budget
 from shared.accounts.tokens import ensure_user
 from shared.core.clock import utcnow
 from shared.core.db import insert_new, write_session
@@ -50,6 +51,7 @@ class JobSubmission:
 def submit_job(submission: JobSubmission) -> tuple[Job, bool]:
     """Store the job (and its new conversation), and send it or ask for a dispatch pass; answer
     (job, created)."""
+    check_budget(submission.user_id)
     digest = submission.request_hash() if submission.idempotency_key else None
     # Built before the write transaction: on SQLite its time is the one writer's turn.
     job, conversation = _new_rows(submission, digest)

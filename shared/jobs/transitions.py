@@ -1,9 +1,10 @@
 """The one way a job changes status once it has been taken up: worker, caller and sweep alike.
 
 A move writes the new status under the guard of `states.TRANSITIONS` (a job already finished is
-never moved again), frees the next job of the conversation when this one is finished, and once
-the transaction has committed publishes the job's status event and asks for a dispatch pass,
-since a job that ends or waits for tool outputs no longer holds its user's slot.
+never moved again), and when the job is finished adds its tokens to its user's usage and frees
+the next job of the conversation, all in one transaction. Once that has committed it publishes
+the job's status event, counts the tokens in the metrics and asks for a dispatch pass, since a
+job that ends or waits for tool outputs no longer holds its user's slot.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
+from shared.accounts.usage import Tokens, record_finished_jobs
 from shared.core.clock import utcnow
 from shared.core.db import write_session
 from shared.core.models import Job
+from shared.core.settings import get_settings
 from shared.jobs import events, states
 from shared.jobs.dispatch import dispatch_soon
 
@@ -42,15 +45,21 @@ class Change:
         return {"status": self.status, "error": self.error}
 
 
+# The model a job asked for (the metrics' label for its tokens); None: OPENAI_MODEL.
+REQUESTED_MODEL = Job.request["model"].as_string().label("model")
+
+
 class JobMoves:
     """The jobs moved in one transaction; their events go out once it has committed."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self._moved: list[tuple[str, Change]] = []
+        self._spent: list[tuple[str, Tokens]] = []
 
     def move(self, where: Sequence[ColumnElement[bool]], change: Change) -> list[str]:
         """Move every job matching `where` that may go to `change.status`; answer their ids."""
+        now = utcnow()
         values: dict[str, Any] = {
             "status": change.status,
             "result": change.result,
@@ -58,7 +67,7 @@ class JobMoves:
             "required_action": change.required_action,
             "queue_state": None,
             "lease_expires_at": None,
-            "finished_at": utcnow() if change.finished else None,
+            "finished_at": now if change.finished else None,
         }
         if change.finished or change.response_id is not None:
             values["pending_tool_outputs"] = None
@@ -70,19 +79,28 @@ class JobMoves:
                 update(Job)
                 .where(Job.status.in_(states.sources_of(change.status)), *where)
                 .values(values)
-                .returning(Job.id, Job.conversation_id)
+                .returning(Job.id, Job.conversation_id, Job.user_id, REQUESTED_MODEL)
             )
             .all()
         )
         if change.finished:
             for conversation_id in {row.conversation_id for row in rows} - {None}:
                 release_next_in_conversation(self.session, conversation_id)
+            for job, tokens in record_finished_jobs(self.session, rows, change.result, now.date()):
+                self._spent.append((job.model or get_settings().OPENAI_MODEL, tokens))
         self._moved += [(row.id, change) for row in rows]
         return [row.id for row in rows]
 
     def announce(self) -> None:
         for job_id, change in self._moved:
             events.publish(job_id, "status", change.event())
+        if self._spent:
+            # Not imported with this module: the api package imports it in gunicorn's master,
+            # before the workers' metrics directory is set (see api/metrics.py).
+            from shared.core import metrics
+
+            for model, tokens in self._spent:
+                metrics.count_tokens(model, tokens.input, tokens.output)
         if self._moved:
             dispatch_soon()
 

@@ -172,6 +172,11 @@ def test_a_message_streams_in(page: webdriver.Chrome, stack: Stack) -> None:
     shot(page, "streamed-reply")
 
 
+def test_todays_usage_shows_beside_the_conversations(page: webdriver.Chrome) -> None:
+    usage = wait_for(page, "#usage-text", "tokens today (no budget)")
+    assert not usage.text.startswith("0 "), usage.text  # the reply above counted
+
+
 def test_the_weather_tool_shows_a_card(page: webdriver.Chrome) -> None:
     page.find_element(By.ID, "weather-tool").click()
     send(page, "What's the weather in Paris?")

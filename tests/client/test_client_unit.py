@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import date
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ from click.testing import CliRunner
 from client import (
     AsyncGateway,
     AsyncJob,
+    BudgetExceeded,
     ConversationBusy,
     Gateway,
     GatewayError,
@@ -221,3 +223,74 @@ def test_the_cli_without_a_token_is_a_usage_error(monkeypatch: pytest.MonkeyPatc
     monkeypatch.chdir("/")
     refused = CliRunner().invoke(cli.cli, ["jobs"])
     assert refused.exit_code == 2 and "no token" in refused.output
+
+
+USAGE = {
+    "object": "usage",
+    "user_id": "u1",
+    "from": "2030-05-01",
+    "to": "2030-05-17",
+    "days": [
+        {
+            "date": "2030-05-17",
+            "input_tokens": 30,
+            "output_tokens": 12,
+            "total_tokens": 42,
+            "jobs": 1,
+        }
+    ],
+    "total": {"input_tokens": 30, "output_tokens": 12, "total_tokens": 42, "jobs": 1},
+    "today": {
+        "used_tokens": 42,
+        "budget_tokens": 100,
+        "remaining_tokens": 58,
+        "resets_at": 1905292800,
+    },
+    "this_month": {
+        "used_tokens": 42,
+        "budget_tokens": None,
+        "remaining_tokens": None,
+        "resets_at": 1906502400,
+    },
+}
+
+
+def test_a_spent_budget_is_raised_at_once_not_retried() -> None:
+    gateway, seen = recording_gateway([error(429, "budget_exceeded", {"Retry-After": "3600"})])
+    with pytest.raises(BudgetExceeded) as raised:
+        gateway.chat("hi")
+    assert isinstance(raised.value, RateLimited) and raised.value.retry_after == 3600
+    assert len(seen) == 1
+
+
+def test_usage_names_the_days_and_the_user_sync_and_async() -> None:
+    gateway, seen = recording_gateway([httpx.Response(200, json=USAGE)])
+    assert gateway.usage(date(2030, 5, 1), "2030-05-17") == USAGE
+    assert dict(seen[0].url.params) == {"user_id": "u1", "from": "2030-05-01", "to": "2030-05-17"}
+    assert seen[0].url.path == "/v1/usage"
+    asked: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        asked.append(request)
+        return httpx.Response(200, json=USAGE)
+
+    async def run() -> Any:
+        async with AsyncGateway("http://gw", "t", transport=httpx.MockTransport(handle)) as gw:
+            return await gw.usage()
+
+    assert asyncio.run(run()) == USAGE
+    assert not asked[0].url.params
+
+
+def test_the_cli_prints_usage_against_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    gateway, _seen = recording_gateway([httpx.Response(200, json=USAGE)])
+    monkeypatch.setattr(cli, "connect", lambda args: gateway)
+    printed = CliRunner().invoke(cli.cli, ["usage", "--from", "2030-05-01", "--token", "t"])
+    assert printed.exit_code == 0, printed.output
+    assert printed.output.splitlines() == [
+        "DAY         INPUT  OUTPUT  TOTAL  JOBS",
+        "2030-05-17  30     12      42     1",
+        "total       30     12      42     1",
+        "today: 42 tokens of 100 (58 left), resets 2030-05-18 00:00 UTC",
+        "this month: 42 tokens (no budget)",
+    ]

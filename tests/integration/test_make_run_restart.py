@@ -196,6 +196,7 @@ def test_a_worker_killed_under_make_run_stops_it_with_the_reason_and_a_restart_f
     assert report.lost == 0, report
     assert report.completed == report.accepted == CONVERSATIONS * TURNS, report
     assert report.duplicate_results == 0, report
+    assert not report.usage_error, report  # each job's tokens counted once across the restart
     # As in the worker-killed scenario: only a job caught between sending its create and
     # recording the response id may be generated twice (never stored twice).
     assert report.duplicate_generations <= exposed, (report, exposed)

@@ -38,6 +38,7 @@ def assert_nothing_lost_or_doubled(
     assert report.lost == 0, report
     assert report.duplicate_results == 0, report
     assert report.duplicate_generations <= duplicate_generations, report
+    assert not report.usage_error, report  # each finished job's tokens counted once
 
 
 def test_fifty_concurrent_submits_with_one_key_make_one_job(
@@ -116,6 +117,7 @@ def test_flaky_upstream_jobs_complete_or_fail_with_a_clear_code(fault_stack: Sta
     assert report.lost == 0 and report.duplicate_results == 0
     assert report.completed > report.accepted // 2
     assert set(report.failures) <= SAFE_FAILURES, report.failures
+    assert not report.usage_error, report
 
 
 def test_a_hanging_upstream_times_out_instead_of_waiting_forever(fault_stack: Stack) -> None:
