@@ -12,7 +12,18 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from api.auth import register_authentication
 from api.commands import register_commands
 from api.errors import register_error_handlers
-from api.routes import chat, compat, conversations, files, health, jobs, openapi, responses, web
+from api.routes import (
+    chat,
+    compat,
+    conversations,
+    files,
+    health,
+    jobs,
+    openapi,
+    responses,
+    web,
+    webhooks,
+)
 from shared.core.errors import NotFound
 from shared.core.log_config import configure_logging
 from shared.core.settings import get_settings
@@ -63,6 +74,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (
         chat.bp,
         jobs.bp,
+        webhooks.bp,
         conversations.bp,
         responses.bp,
         files.bp,

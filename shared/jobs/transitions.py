@@ -1,9 +1,10 @@
 """The one way a job changes status once it has been taken up: worker, caller and sweep alike.
 
 A move writes the new status under the guard of `states.TRANSITIONS` (a job already finished is
-never moved again), frees the next job of the conversation when this one is finished, and once
-the transaction has committed publishes the job's status event and asks for a dispatch pass,
-since a job that ends or waits for tool outputs no longer holds its user's slot.
+never moved again), frees the next job of the conversation when this one is finished, records
+the webhook delivery of a job that has one in the same transaction, and once the transaction has
+committed publishes the job's status event, sends the deliveries' tasks and asks for a dispatch
+pass, since a job that ends or waits for tool outputs no longer holds its user's slot.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from shared.core.db import write_session
 from shared.core.models import Job
 from shared.jobs import events, states
 from shared.jobs.dispatch import dispatch_soon
+from shared.webhooks import outbox
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,11 @@ class JobMoves:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._moved: list[tuple[str, Change]] = []
+        self._deliveries: list[str] = []
 
     def move(self, where: Sequence[ColumnElement[bool]], change: Change) -> list[str]:
         """Move every job matching `where` that may go to `change.status`; answer their ids."""
+        now = utcnow()
         values: dict[str, Any] = {
             "status": change.status,
             "result": change.result,
@@ -58,7 +62,7 @@ class JobMoves:
             "required_action": change.required_action,
             "queue_state": None,
             "lease_expires_at": None,
-            "finished_at": utcnow() if change.finished else None,
+            "finished_at": now if change.finished else None,
         }
         if change.finished or change.response_id is not None:
             values["pending_tool_outputs"] = None
@@ -70,19 +74,23 @@ class JobMoves:
                 update(Job)
                 .where(Job.status.in_(states.sources_of(change.status)), *where)
                 .values(values)
-                .returning(Job.id, Job.conversation_id)
+                .returning(Job.id, Job.conversation_id, Job.webhook_url)
             )
             .all()
         )
         if change.finished:
             for conversation_id in {row.conversation_id for row in rows} - {None}:
                 release_next_in_conversation(self.session, conversation_id)
+        self._deliveries += outbox.record_job_events(
+            self.session, [row.id for row in rows if row.webhook_url is not None], now
+        )
         self._moved += [(row.id, change) for row in rows]
         return [row.id for row in rows]
 
     def announce(self) -> None:
         for job_id, change in self._moved:
             events.publish(job_id, "status", change.event())
+        outbox.send_deliveries(self._deliveries)
         if self._moved:
             dispatch_soon()
 
