@@ -24,6 +24,7 @@ from client.errors import (
     UnsupportedMediaType,
 )
 from client.sync import Conversations, Files, Gateway, Job
+from client.webhooks import WebhookVerificationError, verify_webhook
 
 __all__ = [
     "TERMINAL",
@@ -56,4 +57,6 @@ __all__ = [
     "ServiceUnavailable",
     "TransportError",
     "UnsupportedMediaType",
+    "WebhookVerificationError",
+    "verify_webhook",
 ]

@@ -52,6 +52,8 @@ def parse_target(url: str, allowed_hosts: Iterable[str]) -> Target:
             f"must use https (http only for a host on WEBHOOK_ALLOWED_HOSTS, not {host})"
         )
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    if not 0 < port < 65536:
+        raise RefusedTarget(f"names port {port}, which does not exist")
     return Target(host=host, port=port, allow_listed=allow_listed)
 
 
