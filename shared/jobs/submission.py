@@ -127,7 +127,7 @@ def _new_rows(submission: JobSubmission, digest: str | None) -> tuple[Job, Conve
         request_hash=digest,
         request_id=submission.request_id,
         webhook_url=submission.webhook_url,
-        webhook_token_id=submission.webhook_token_id if submission.webhook_url else None,
+        webhook_token_id=submission.webhook_token_id,
         attempts=0,
         lost_attempts=0,
         cancel_requested=False,

@@ -113,20 +113,23 @@ def _post(taken: _Taken, settings: Settings) -> Attempt:
         # The scheme is checked again (the allow-list may have changed), the address as the
         # connection is made.
         parse_target(taken.url, settings.WEBHOOK_ALLOWED_HOSTS)
-        with (
-            guarded_client(settings) as client,
-            client.stream("POST", taken.url, content=taken.payload.encode(), headers=headers) as r,
-        ):
-            # The answer's body is never read: a receiver can't make us download anything.
-            if 200 <= r.status_code < 300:
-                return Attempt("delivered", status_code=r.status_code)
-            return Attempt("http_error", status_code=r.status_code)
+        with guarded_client(settings) as client:
+            answer = client.send(
+                client.build_request("POST", taken.url, content=taken.payload, headers=headers),
+                stream=True,  # its body is never read: a receiver can't make us download anything
+            )
+            answer.close()
+        if 200 <= answer.status_code < 300:
+            return Attempt("delivered", status_code=answer.status_code)
+        return Attempt("http_error", status_code=answer.status_code)
     except RefusedTarget as exc:
         return Attempt("refused", error=f"refused: webhook_url {exc}")
     except httpx.TimeoutException as exc:
         return Attempt("timeout", error=f"timeout: {type(exc).__name__}")
     except httpx.HTTPError as exc:
-        return Attempt("connection_error", error=f"connection_error: {exc or type(exc).__name__}")
+        return Attempt(
+            "connection_error", error=f"connection_error: {str(exc) or type(exc).__name__}"
+        )
 
 
 def _record(
