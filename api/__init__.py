@@ -23,6 +23,7 @@ from api.routes import (
     responses,
     usage,
     web,
+    webhooks,
 )
 from shared.core.errors import NotFound
 from shared.core.log_config import configure_logging
@@ -74,6 +75,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (
         chat.bp,
         jobs.bp,
+        webhooks.bp,
         conversations.bp,
         responses.bp,
         files.bp,

@@ -1,12 +1,12 @@
-"""Admin commands (`flask --app api --help`): tokens, users, the sweeps on demand, the backlog,
-stuck jobs, re-sending one job, exporting one conversation."""
+"""Admin commands (`flask --app api --help`): tokens and their webhook secrets, users, the sweeps
+on demand, the backlog, stuck jobs, re-sending one job, exporting one conversation."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +21,48 @@ from shared.accounts.usage_report import usage_report
 from shared.conversations.expiry import expire_idle_conversations
 from shared.core.errors import DomainError
 from shared.core.models import User
+from shared.core.settings import get_settings
 from shared.jobs import operations
 from shared.jobs.sweeps import purge_old_data, reconcile_jobs
+from shared.webhooks.secrets import rotate_secret
+from shared.webhooks.signing import new_secret
+from shared.webhooks.targets import check_webhook_url
 
-tokens = AppGroup("tokens", help="Create and revoke API tokens.")
+tokens = AppGroup("tokens", help="Create and revoke API tokens; rotate their webhook secrets.")
 
 
 @tokens.command("create")
 @click.argument("user")
 @click.option("--service", is_flag=True, help="A service token, which acts for any user_id.")
-def create(user: str, service: bool) -> None:
-    """Print a new token for USER (the user is made if missing)."""
-    token, _user_id = create_token(user, kind="service" if service else "user")
+@click.option("--webhook-url", help="The webhook of the jobs it submits that name none.")
+def create(user: str, service: bool, webhook_url: str | None) -> None:
+    """Print a new token for USER (the user is made if missing); its webhook signing secret
+    goes to stderr, shown this once."""
+    if webhook_url is not None:
+        with _refusals():
+            check_webhook_url(webhook_url, get_settings())
+    secret = new_secret()
+    token, _user_id = create_token(
+        user, kind="service" if service else "user", webhook_url=webhook_url, webhook_secret=secret
+    )
     click.echo(token)
+    click.echo(f"webhook signing secret (shown once): {secret}", err=True)
+
+
+@tokens.command("rotate-webhook-secret")
+@click.argument("token")
+@click.option(
+    "--overlap-hours",
+    type=click.FloatRange(min=0),
+    default=24.0,
+    show_default=True,
+    help="How long the old secret signs beside the new one.",
+)
+def rotate_webhook_secret(token: str, overlap_hours: float) -> None:
+    """Print a new webhook signing secret for TOKEN; its deliveries carry a signature by each
+    secret until the overlap is over."""
+    with _refusals():
+        click.echo(rotate_secret(token, timedelta(hours=overlap_hours)))
 
 
 @tokens.command("revoke")

@@ -112,6 +112,7 @@ NOT_JSON = {
 # Bodies a route takes but does not need (the user_id may come in the query instead).
 OPTIONAL_BODIES = {
     ("/v1/jobs/{job_id}/cancel", "post"),
+    ("/v1/jobs/{job_id}/deliveries/redeliver", "post"),
     ("/conversations/{conversation_id}/close", "post"),
     ("/v1/conversations/{conversation_id}/close", "post"),
 }

@@ -28,6 +28,14 @@ UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:@-]{1,40}$")]
 # Ids pass through to OpenAI as they are, but none holds a control character (nor can
 # PostgreSQL store NUL).
 ObjectId = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{1,64}$")]
+# Where the job's events are POSTed; which URLs are allowed is checked at submit (targets.py).
+WebhookUrl = Annotated[
+    str,
+    Field(
+        max_length=2_000,
+        description="https URL the job's events are POSTed to, signed (Standard Webhooks)",
+    ),
+]
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -104,6 +112,7 @@ class ChatRequest(CreateParameters):
     tools: Tools | None = None
     metadata: RequestMetadata | None = None
     on_busy: Literal["queue", "reject"] = "queue"
+    webhook_url: WebhookUrl | None = None
 
 
 class InputText(Strict):
@@ -198,6 +207,7 @@ class ResponsesRequest(CreateParameters):
     reasoning: ReasoningConfig | None = None
     metadata: RequestMetadata | None = None
     on_busy: Literal["queue", "reject"] = "queue"
+    webhook_url: WebhookUrl | None = None
 
 
 class ToolOutput(Strict):

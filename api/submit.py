@@ -7,11 +7,14 @@ import re
 from flask import Response, jsonify, request
 from werkzeug.datastructures import Headers
 
+from api.http import caller
 from shared.core.errors import InvalidInput
 from shared.core.models import Job
+from shared.core.settings import get_settings
 from shared.jobs import states
 from shared.jobs.queries import get_job
 from shared.views import job_body
+from shared.webhooks.targets import check_webhook_url
 
 PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait=(\d+(?:\.\d+)?)")
 MAX_PREFER_WAIT = 30.0
@@ -28,6 +31,18 @@ def idempotency_key(headers: Headers) -> str | None:
             "Idempotency-Key",
         )
     return key
+
+
+def webhook_target(requested: str | None) -> tuple[str | None, int | None]:
+    """The submit's webhook (its own webhook_url, else its token's default) and the token that
+    signs it; a URL a delivery would refuse is 422 now."""
+    token = caller()
+    url = requested if requested is not None else token.webhook_url
+    if url is None:
+        return None, None
+    what = "webhook_url" if requested is not None else "The token's default webhook_url"
+    check_webhook_url(url, get_settings(), what)
+    return url, token.token_id
 
 
 def accepted(user_id: str, job: Job, created: bool) -> Response:

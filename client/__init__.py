@@ -25,6 +25,7 @@ from client.errors import (
     UnsupportedMediaType,
 )
 from client.sync import Conversations, Files, Gateway, Job
+from client.webhooks import WebhookVerificationError, verify_webhook
 
 __all__ = [
     "TERMINAL",
@@ -58,4 +59,6 @@ __all__ = [
     "ServiceUnavailable",
     "TransportError",
     "UnsupportedMediaType",
+    "WebhookVerificationError",
+    "verify_webhook",
 ]

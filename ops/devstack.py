@@ -84,7 +84,7 @@ def main() -> int:
     processes["api"] = f"{bin_dir}/gunicorn -c python:api.gunicorn_config 'api:create_app()'"
     processes["worker"] = (
         f"{bin_dir}/celery -A worker worker --loglevel INFO --pool threads "
-        f"--concurrency {settings.WORKER_CONCURRENCY} -Q jobs,maintenance"
+        f"--concurrency {settings.WORKER_CONCURRENCY} -Q jobs,maintenance,webhooks"
     )
     processes["beat"] = (
         f"{bin_dir}/celery -A worker beat --loglevel INFO --schedule {DATA}/celerybeat-schedule"

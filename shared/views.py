@@ -10,7 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Row
 
 from shared.core.clock import unix
-from shared.core.models import Conversation, File, Job, Response, UsageDay
+from shared.core.models import (
+    Conversation,
+    File,
+    Job,
+    Response,
+    UsageDay,
+    WebhookAttempt,
+    WebhookDelivery,
+)
 from shared.core.pagination import ListBody
 from shared.jobs import states
 
@@ -143,8 +151,40 @@ class UsageBody(_Body):
     this_month: BudgetWindow
 
 
+WebhookEventType = Literal[
+    "job.completed", "job.failed", "job.cancelled", "job.incomplete", "job.requires_action"
+]
+
+
+class WebhookAttemptBody(_Body):
+    attempted_at: int
+    duration_ms: int
+    status_code: int | None = Field(description="the receiver's answer; null if none came")
+    error: str | None = Field(description="why no answer came (timeout, refused address, …)")
+    next_attempt_at: int | None = Field(description="the retry this attempt's failure scheduled")
+
+
+class WebhookDeliveryBody(_Body):
+    id: str = Field(description="the webhook-id header of every attempt of this delivery")
+    object: Literal["webhook.delivery"]
+    job_id: str
+    event_type: WebhookEventType
+    url: str
+    status: Literal["pending", "delivered", "failed"] = Field(
+        description="failed: not delivered within WEBHOOK_RETRY_HOURS"
+    )
+    created_at: int
+    next_attempt_at: int | None = Field(description="while pending: when it is tried next")
+    finished_at: int | None
+    attempts: list[WebhookAttemptBody] = Field(description="oldest first")
+
+
 class JobList(ListBody):
     data: list[JobBody]
+
+
+class WebhookDeliveryList(ListBody):
+    data: list[WebhookDeliveryBody]
 
 
 class ConversationList(ListBody):
@@ -279,3 +319,29 @@ def usage_body(
 
 def deleted_body(object_id: str, kind: Literal["conversation", "file"]) -> dict[str, Any]:
     return _dump(DeletedBody(id=object_id, object=f"{kind}.deleted", deleted=True))
+
+
+def delivery_body(delivery: WebhookDelivery, attempts: list[WebhookAttempt]) -> dict[str, Any]:
+    return _dump(
+        WebhookDeliveryBody(
+            id=delivery.id,
+            object="webhook.delivery",
+            job_id=delivery.job_id,
+            event_type=delivery.event_type,
+            url=delivery.url,
+            status=delivery.status,
+            created_at=unix(delivery.created_at),
+            next_attempt_at=unix(delivery.next_attempt_at),
+            finished_at=unix(delivery.finished_at),
+            attempts=[
+                WebhookAttemptBody(
+                    attempted_at=unix(attempt.attempted_at),
+                    duration_ms=attempt.duration_ms,
+                    status_code=attempt.status_code,
+                    error=attempt.error,
+                    next_attempt_at=unix(attempt.next_attempt_at),
+                )
+                for attempt in attempts
+            ],
+        )
+    )

@@ -296,7 +296,7 @@ class Stack:
                 "--hostname",
                 f"{name}-{uuid.uuid4().hex[:6]}@%h",
                 "-Q",
-                "jobs,maintenance",
+                "jobs,maintenance,webhooks",
                 "--without-gossip",
                 "--without-mingle",
             ],

@@ -27,6 +27,7 @@ from shared.core import metrics
 from shared.core.error_body import answer_for
 from shared.core.metrics_access import metrics_refusal
 from shared.jobs.operations import active_jobs, queue_depths
+from shared.webhooks.sweep import oldest_pending_seconds
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +83,12 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class BacklogCollector(Collector):
-    """Queue depth and unfinished jobs as they are when scraped."""
+    """Queue depth, unfinished jobs and the oldest pending webhook as they are when scraped."""
 
     def collect(self) -> Iterator[Metric]:
         yield from _read(metrics.QUEUE_DEPTH, queue_depths)
         yield from _read(metrics.ACTIVE_JOBS, active_jobs)
+        yield from _read_one(metrics.WEBHOOK_OLDEST_PENDING, oldest_pending_seconds)
 
 
 def _read(gauge: Gauge, source: Callable[[], Mapping[str, int]]) -> Iterable[Metric]:
@@ -100,4 +102,14 @@ def _read(gauge: Gauge, source: Callable[[], Mapping[str, int]]) -> Iterable[Met
         return []
     for label, value in values.items():
         gauge.labels(label).set(value)
+    return gauge.collect()
+
+
+def _read_one(gauge: Gauge, source: Callable[[], float]) -> Iterable[Metric]:
+    """An unlabelled gauge read as `_read` reads a labelled one."""
+    try:
+        gauge.set(source())
+    except Exception as exc:
+        log.warning("metric not read: %s", exc)
+        return []
     return gauge.collect()

@@ -10,6 +10,8 @@ from shared.conversations.expiry import expire_idle_conversations
 from shared.core import metrics, task_names
 from shared.core.celery_app import celery_app
 from shared.jobs.sweeps import purge_old_data, reconcile_jobs
+from shared.webhooks.delivery import deliver
+from shared.webhooks.sweep import send_due_deliveries
 from worker import runner, upstream_admin
 
 # An upstream call outside a job, tried again with backoff while the upstream fails for a while
@@ -46,6 +48,18 @@ def purge_old_data_task() -> dict[str, int]:
     purged = purge_old_data()
     metrics.count_purged_rows(purged)
     return purged
+
+
+@celery_app.task(name=task_names.DELIVER_WEBHOOK, acks_late=True, reject_on_worker_lost=True)
+def deliver_webhook(delivery_id: str) -> None:
+    attempt = deliver(delivery_id)
+    if attempt is not None:
+        metrics.count_webhook_attempt(attempt.outcome, attempt.ended)
+
+
+@celery_app.task(name=task_names.SEND_DUE_WEBHOOKS)
+def send_due_webhooks_task() -> int:
+    return send_due_deliveries()
 
 
 @celery_app.task(name=task_names.UPDATE_UPSTREAM_CONVERSATION, **UPSTREAM_HOUSEKEEPING)

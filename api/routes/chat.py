@@ -7,7 +7,7 @@ from flask import Blueprint, Response, g, request
 from api.http import json_body, submitting_user
 from api.openapi import SubmitHeaders, documented
 from api.schemas import ChatRequest
-from api.submit import accepted, idempotency_key
+from api.submit import accepted, idempotency_key, webhook_target
 from shared.jobs.create_parameters import CREATE_PARAMETERS, check_create_parameters
 from shared.jobs.request_rules import check_tools
 from shared.jobs.submission import JobSubmission, submit_job
@@ -36,6 +36,7 @@ def post_chat() -> Response:
     )
     check_tools(job_request.get("tools"))
     check_create_parameters(user_id, job_request)
+    webhook_url, webhook_token_id = webhook_target(body.webhook_url)
     job, created = submit_job(
         JobSubmission(
             user_id=user_id,
@@ -47,6 +48,8 @@ def post_chat() -> Response:
             on_busy=body.on_busy,
             idempotency_key=idempotency_key(request.headers),
             request_id=g.request_id,
+            webhook_url=webhook_url,
+            webhook_token_id=webhook_token_id,
         )
     )
     return accepted(user_id, job, created)

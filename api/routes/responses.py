@@ -9,7 +9,7 @@ from flask import Blueprint, Response, g, request
 from api.http import acting_user, json_body, query, submitting_user
 from api.openapi import SubmitHeaders, documented
 from api.schemas import ResponsesRequest, UserQuery
-from api.submit import accepted, idempotency_key
+from api.submit import accepted, idempotency_key, webhook_target
 from shared.conversations.service import get_response
 from shared.jobs.create_parameters import check_create_parameters
 from shared.jobs.request_rules import check_files, check_text_format, check_tools
@@ -33,7 +33,7 @@ def post_response() -> Response:
     body = json_body(ResponsesRequest)
     user_id = submitting_user(body.user_id)
     job_request = body.model_dump(
-        exclude={"conversation_id", "user_id", "on_busy"},
+        exclude={"conversation_id", "user_id", "on_busy", "webhook_url"},
         exclude_none=True,
         by_alias=True,
         mode="json",
@@ -42,6 +42,7 @@ def post_response() -> Response:
     check_create_parameters(user_id, job_request)
     check_text_format(job_request.get("text"))
     check_files(user_id, job_request["input"])
+    webhook_url, webhook_token_id = webhook_target(body.webhook_url)
     job, created = submit_job(
         JobSubmission(
             user_id=user_id,
@@ -51,6 +52,8 @@ def post_response() -> Response:
             on_busy=body.on_busy,
             idempotency_key=idempotency_key(request.headers),
             request_id=g.request_id,
+            webhook_url=webhook_url,
+            webhook_token_id=webhook_token_id,
         )
     )
     return accepted(user_id, job, created)

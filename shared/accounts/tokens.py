@@ -21,6 +21,7 @@ from shared.core.db import affected, read_session, upsert_insert, write_session
 from shared.core.errors import InvalidInput, NotFound, Unauthenticated
 from shared.core.ids import new_id
 from shared.core.models import ApiToken, User
+from shared.webhooks.signing import new_secret
 
 USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:@-]{1,40}$")
 TOKEN_CACHE_SECONDS = 5.0
@@ -33,6 +34,9 @@ class Caller:
 
     token_user_id: str
     kind: str
+    token_id: int | None = None
+    # Where the token's jobs report when they name no webhook_url of their own.
+    webhook_url: str | None = None
 
     @property
     def is_service(self) -> bool:
@@ -79,13 +83,22 @@ def authenticate(token: str) -> Caller:
     if not found:
         with read_session() as session:
             row = session.execute(
-                select(ApiToken.token_sha256, ApiToken.user_id, ApiToken.kind).where(
-                    ApiToken.token_sha256 == digest, ApiToken.revoked_at.is_(None)
-                )
+                select(
+                    ApiToken.token_sha256,
+                    ApiToken.user_id,
+                    ApiToken.kind,
+                    ApiToken.id,
+                    ApiToken.webhook_url,
+                ).where(ApiToken.token_sha256 == digest, ApiToken.revoked_at.is_(None))
             ).first()
         # The index found the row by hash; compare in constant time all the same.
         if row is not None and hmac.compare_digest(row.token_sha256, digest):
-            caller = Caller(token_user_id=row.user_id, kind=row.kind)
+            caller = Caller(
+                token_user_id=row.user_id,
+                kind=row.kind,
+                token_id=row.id,
+                webhook_url=row.webhook_url,
+            )
         token_cache.put(digest, caller)
     if caller is None:
         raise Unauthenticated("invalid_token", "The bearer token is missing, unknown or revoked.")
@@ -133,8 +146,16 @@ def acting_user_id(caller: Caller, requested_user_id: str | None) -> str:
     return requested_user_id
 
 
-def create_token(user_name: str, kind: str = "user", token: str | None = None) -> tuple[str, str]:
-    """A new token for the user named `user_name` (made if missing): (token, user id)."""
+def create_token(
+    user_name: str,
+    kind: str = "user",
+    token: str | None = None,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+) -> tuple[str, str]:
+    """A new token for the user named `user_name` (made if missing): (token, user id). Its
+    webhooks are signed with `webhook_secret` (a new one if not given), and `webhook_url` is
+    its jobs' default webhook."""
     token = token or "gw_" + secrets.token_urlsafe(32)
     with write_session() as session:
         user = session.scalar(select(User).where(User.name == user_name))
@@ -148,7 +169,15 @@ def create_token(user_name: str, kind: str = "user", token: str | None = None) -
             session.flush()
         digest = hash_token(token)
         if session.scalar(select(ApiToken.id).where(ApiToken.token_sha256 == digest)) is None:
-            session.add(ApiToken(user_id=user.id, token_sha256=digest, kind=kind))
+            session.add(
+                ApiToken(
+                    user_id=user.id,
+                    token_sha256=digest,
+                    kind=kind,
+                    webhook_url=webhook_url,
+                    webhook_secret=webhook_secret or new_secret(),
+                )
+            )
         return token, user.id
 
 

@@ -41,6 +41,7 @@ def make_celery(settings: Settings) -> Celery:
         task_queues=[
             Queue(task_names.JOBS_QUEUE),  # type: ignore[no-untyped-call]
             Queue(task_names.MAINTENANCE_QUEUE),  # type: ignore[no-untyped-call]
+            Queue(task_names.WEBHOOKS_QUEUE),  # type: ignore[no-untyped-call]
         ],
         task_routes={
             task_names.RUN_JOB: {"queue": task_names.JOBS_QUEUE},
@@ -50,6 +51,8 @@ def make_celery(settings: Settings) -> Celery:
             task_names.EXPIRE_CONVERSATIONS: {"queue": task_names.MAINTENANCE_QUEUE},
             task_names.RECONCILE_JOBS: {"queue": task_names.MAINTENANCE_QUEUE},
             task_names.PURGE_OLD_DATA: {"queue": task_names.MAINTENANCE_QUEUE},
+            task_names.DELIVER_WEBHOOK: {"queue": task_names.WEBHOOKS_QUEUE},
+            task_names.SEND_DUE_WEBHOOKS: {"queue": task_names.MAINTENANCE_QUEUE},
         },
         beat_schedule={
             "expire-idle-conversations": {
@@ -59,6 +62,12 @@ def make_celery(settings: Settings) -> Celery:
             },
             "reconcile-jobs": {
                 "task": task_names.RECONCILE_JOBS,
+                "schedule": settings.RECONCILE_SECONDS,
+                "options": {"expires": settings.RECONCILE_SECONDS},
+            },
+            # Retries fall due, and deliveries whose task the broker lost are sent again.
+            "send-due-webhooks": {
+                "task": task_names.SEND_DUE_WEBHOOKS,
                 "schedule": settings.RECONCILE_SECONDS,
                 "options": {"expires": settings.RECONCILE_SECONDS},
             },

@@ -110,6 +110,18 @@ UPSTREAM_CONTEXT_REBUILDS = Counter(
     "record, or lost: nothing left to rebuild it from).",
     ["lost", "outcome"],
 )
+WEBHOOK_ATTEMPTS = Counter(
+    "gateway_webhook_attempts_total",
+    "Webhook delivery attempts, by outcome: delivered (2xx), http_error (any other answer), "
+    "timeout, connection_error, refused (the address or URL the policy refuses).",
+    ["outcome"],
+)
+WEBHOOK_DELIVERIES = Counter(
+    "gateway_webhook_deliveries_total",
+    "Webhook deliveries that are over, by outcome: delivered, or gave_up (not delivered within "
+    "WEBHOOK_RETRY_HOURS).",
+    ["outcome"],
+)
 CONVERSATIONS_EXPIRED = Counter(
     "gateway_conversations_expired_total",
     "Conversations the expiry sweep expired.",
@@ -126,6 +138,11 @@ QUEUE_DEPTH = Gauge(
     "gateway_queue_depth",
     "Messages waiting on a Celery queue in Redis, by queue.",
     ["queue"],
+    registry=None,
+)
+WEBHOOK_OLDEST_PENDING = Gauge(
+    "gateway_webhook_oldest_pending_seconds",
+    "Age of the oldest webhook delivery not yet delivered nor given up (0: none).",
     registry=None,
 )
 ACTIVE_JOBS = Gauge(
@@ -215,6 +232,12 @@ def count_reconciled(report: Mapping[str, int]) -> None:
 
 def count_context_rebuild(lost: str, outcome: str) -> None:
     UPSTREAM_CONTEXT_REBUILDS.labels(lost, outcome).inc()
+
+
+def count_webhook_attempt(outcome: str, ended: str | None) -> None:
+    WEBHOOK_ATTEMPTS.labels(outcome).inc()
+    if ended is not None:
+        WEBHOOK_DELIVERIES.labels(ended).inc()
 
 
 def count_expired_conversations(count: int) -> None:

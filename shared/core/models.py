@@ -95,6 +95,13 @@ class ApiToken(Base):
     kind: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    # Where the jobs submitted with this token report when none names its own webhook_url.
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    # The `whsec_…` secret its webhooks are signed with (kept: signing needs it, not a hash),
+    # and after a rotation the one before, which signs too until its time is up.
+    webhook_secret: Mapped[str | None] = mapped_column(String(128))
+    previous_webhook_secret: Mapped[str | None] = mapped_column(String(128))
+    previous_webhook_secret_until: Mapped[datetime | None]
 
 
 class Conversation(Base):
@@ -159,6 +166,12 @@ class Job(Base):
     started_at: Mapped[datetime | None]
     lease_expires_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Where the job's events are delivered, signed with the secret of the token that submitted it.
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    # An api_tokens id (no foreign key: see migration 0004).
+    webhook_token_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite")
+    )
 
 
 class UsageDay(Base):
@@ -212,3 +225,48 @@ class File(Base):
     content: Mapped[bytes] = deferred(mapped_column(LargeBinary))
     upstream_id: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event of a job for its webhook: its id is the `webhook-id` of every attempt."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_job", "job_id", "id"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id", ondelete="SET NULL"))
+    url: Mapped[str] = mapped_column(Text)
+    event_type: Mapped[str] = mapped_column(String(32))
+    # The exact bytes every attempt sends.
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(default=0)  # claims: each attempt's fencing token
+    # When a pending delivery is next due.
+    next_attempt_at: Mapped[datetime | None]
+    # When its task was sent to the broker and not yet taken: it is on its way.
+    task_sent_at: Mapped[datetime | None]
+    # Until when the attempt that took it may be sending it.
+    lease_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class WebhookAttempt(Base):
+    """One try of a delivery: the receiver's status code, or what went wrong."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempted_at: Mapped[datetime]
+    duration_ms: Mapped[int]
+    status_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    # The retry this attempt's failure scheduled (None: delivered, or given up).
+    next_attempt_at: Mapped[datetime | None]

@@ -108,6 +108,15 @@ class Settings(BaseSettings):
     SAFETY_IDENTIFIER: Literal["auto", "on", "off"] = "auto"
     # Empty: a random key made once and kept in Redis.
     SAFETY_IDENTIFIER_KEY: str = Field(default="", repr=False)
+    # A webhook delivery: each step (connect, send, wait for the answer) within this.
+    WEBHOOK_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=300)
+    # How long a delivery is retried, from its event; then it is given up.
+    WEBHOOK_RETRY_HOURS: float = Field(default=24.0, gt=0)
+    # The first retry's delay, doubled at each retry up to the most (jitter takes up to half).
+    WEBHOOK_RETRY_BASE_SECONDS: float = Field(default=5.0, gt=0)
+    WEBHOOK_RETRY_MAX_SECONDS: float = Field(default=3600.0, gt=0)
+    # Hosts a webhook may name over http, and whose addresses may be private (loopback, ...).
+    WEBHOOK_ALLOWED_HOSTS: tuple[str, ...] = ()
 
     @classmethod
     def settings_customise_sources(
@@ -122,12 +131,17 @@ class Settings(BaseSettings):
         dotenv = DotEnvSettingsSource(settings_cls, env_file=os.environ.get("DOTENV_PATH", ".env"))
         return init_settings, env_settings, dotenv
 
-    @field_validator("MCP_ALLOWED_URLS", "ALLOWED_MODELS", mode="before")
+    @field_validator("MCP_ALLOWED_URLS", "ALLOWED_MODELS", "WEBHOOK_ALLOWED_HOSTS", mode="before")
     @classmethod
     def _split_lists(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(item.strip() for item in value.split(",") if item.strip())
         return value
+
+    @field_validator("WEBHOOK_ALLOWED_HOSTS")
+    @classmethod
+    def _lower_hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(host.lower().strip("[]") for host in value)
 
     @field_validator("BOOTSTRAP_TOKEN", "METRICS_TOKEN")
     @classmethod
@@ -170,6 +184,11 @@ class Settings(BaseSettings):
             min(0.5 * 2.0**attempt, 8.0) + 60.0 for attempt in range(self.OPENAI_MAX_RETRIES)
         )
         return self.OPENAI_TIMEOUT_SECONDS * (self.OPENAI_MAX_RETRIES + 1) + backoff
+
+    @property
+    def webhook_attempt_seconds(self) -> float:
+        """The longest one delivery attempt can take: connect, send and wait, each timed."""
+        return 3 * self.WEBHOOK_TIMEOUT_SECONDS + 5
 
     @property
     def visibility_timeout_seconds(self) -> int:

@@ -7,6 +7,10 @@ DELETE_UPSTREAM_FILE = "worker.delete_upstream_file"
 EXPIRE_CONVERSATIONS = "worker.expire_idle_conversations"
 RECONCILE_JOBS = "worker.reconcile_jobs"
 PURGE_OLD_DATA = "worker.purge_old_data"
+DELIVER_WEBHOOK = "worker.deliver_webhook"
+SEND_DUE_WEBHOOKS = "worker.send_due_webhooks"
 
 JOBS_QUEUE = "jobs"
 MAINTENANCE_QUEUE = "maintenance"
+# Deliveries wait on their receivers: a slow one never holds up a job or a sweep.
+WEBHOOKS_QUEUE = "webhooks"

@@ -19,7 +19,7 @@ from shared.core.settings import get_settings
 from shared.jobs import dispatch, states
 from shared.views import conversation_body, job_body, response_body
 
-QUEUES = (task_names.JOBS_QUEUE, task_names.MAINTENANCE_QUEUE)
+QUEUES = (task_names.JOBS_QUEUE, task_names.MAINTENANCE_QUEUE, task_names.WEBHOOKS_QUEUE)
 
 
 def queue_depths() -> dict[str, int]:

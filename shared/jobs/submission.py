@@ -36,15 +36,20 @@ class JobSubmission:
     on_busy: Literal["queue", "reject"] = "queue"
     idempotency_key: str | None = None
     request_id: str | None = None
+    # Where the job's events go, signed with the secret of the token that submitted it.
+    webhook_url: str | None = None
+    webhook_token_id: int | None = None
 
     def request_hash(self) -> str:
-        canonical = {
+        canonical: dict[str, Any] = {
             "kind": self.kind,
             "request": self.request,
             "conversation_id": self.conversation_id,
             "metadata": self.conversation_metadata,
             "on_busy": self.on_busy,
         }
+        if self.webhook_url is not None:  # so the hashes of submits without one stay as they were
+            canonical["webhook_url"] = self.webhook_url
         return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
@@ -123,6 +128,8 @@ def _new_rows(submission: JobSubmission, digest: str | None) -> tuple[Job, Conve
         idempotency_key=submission.idempotency_key,
         request_hash=digest,
         request_id=submission.request_id,
+        webhook_url=submission.webhook_url,
+        webhook_token_id=submission.webhook_token_id,
         attempts=0,
         lost_attempts=0,
         cancel_requested=False,

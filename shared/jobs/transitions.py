@@ -2,9 +2,10 @@
 
 A move writes the new status under the guard of `states.TRANSITIONS` (a job already finished is
 never moved again), and when the job is finished adds its tokens to its user's usage and frees
-the next job of the conversation, all in one transaction. Once that has committed it publishes
-the job's status event, counts the tokens in the metrics and asks for a dispatch pass, since a
-job that ends or waits for tool outputs no longer holds its user's slot.
+the next job of the conversation; a job with a webhook gets its delivery recorded; all in one
+transaction. Once that has committed it publishes the job's status event, counts the tokens in
+the metrics, sends the deliveries' tasks and asks for a dispatch pass, since a job that ends or
+waits for tool outputs no longer holds its user's slot.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from shared.core.models import Job
 from shared.core.settings import get_settings
 from shared.jobs import events, states
 from shared.jobs.dispatch import dispatch_soon
+from shared.webhooks import outbox
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class JobMoves:
         self.session = session
         self._moved: list[tuple[str, Change]] = []
         self._spent: list[tuple[str, Tokens]] = []
+        self._deliveries: list[str] = []
 
     def move(self, where: Sequence[ColumnElement[bool]], change: Change) -> list[str]:
         """Move every job matching `where` that may go to `change.status`; answer their ids."""
@@ -79,7 +82,9 @@ class JobMoves:
                 update(Job)
                 .where(Job.status.in_(states.sources_of(change.status)), *where)
                 .values(values)
-                .returning(Job.id, Job.conversation_id, Job.user_id, REQUESTED_MODEL)
+                .returning(
+                    Job.id, Job.conversation_id, Job.user_id, REQUESTED_MODEL, Job.webhook_url
+                )
             )
             .all()
         )
@@ -88,6 +93,9 @@ class JobMoves:
                 release_next_in_conversation(self.session, conversation_id)
             for job, tokens in record_finished_jobs(self.session, rows, change.result, now.date()):
                 self._spent.append((job.model or get_settings().OPENAI_MODEL, tokens))
+        self._deliveries += outbox.record_job_events(
+            self.session, [row.id for row in rows if row.webhook_url is not None], now
+        )
         self._moved += [(row.id, change) for row in rows]
         return [row.id for row in rows]
 
@@ -101,6 +109,7 @@ class JobMoves:
 
             for model, tokens in self._spent:
                 metrics.count_tokens(model, tokens.input, tokens.output)
+        outbox.send_deliveries(self._deliveries)
         if self._moved:
             dispatch_soon()
 

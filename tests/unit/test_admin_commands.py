@@ -13,7 +13,8 @@ def test_tokens_create_and_revoke(app: Flask) -> None:
     runner = app.test_cli_runner()
     made = runner.invoke(args=["tokens", "create", "carol", "--service"])
     assert made.exit_code == 0
-    token = made.output.strip()
+    token = made.stdout.strip()  # the webhook signing secret goes to stderr
+    assert made.stderr.startswith("webhook signing secret (shown once): whsec_")
     assert authenticate(token).is_service
     revoked = runner.invoke(args=["tokens", "revoke", token])
     assert revoked.exit_code == 0 and "revoked" in revoked.output
