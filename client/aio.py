@@ -153,11 +153,14 @@ class AsyncGateway:
         *,
         wait: float | None = None,
         idempotency_key: str | None = None,
+        webhook_url: str | None = None,
         **parameters: Unpack[CreateParameters],
     ) -> AsyncJob:
         """POST /v1/chat: a message in a conversation (a new one without conversation_id);
         `parameters` are Responses create parameters (max_output_tokens, temperature, …)."""
-        body = chat_body(message, conversation_id, tools, model, instructions, metadata, parameters)
+        body = chat_body(
+            message, conversation_id, tools, model, instructions, metadata, parameters, webhook_url
+        )
         return await self._submit("/v1/chat", body, idempotency_key or str(uuid.uuid4()), wait)
 
     async def respond(
@@ -173,6 +176,7 @@ class AsyncGateway:
         reasoning: Mapping[str, Any] | None = None,
         wait: float | None = None,
         idempotency_key: str | None = None,
+        webhook_url: str | None = None,
         **parameters: Unpack[CreateParameters],
     ) -> AsyncJob:
         """POST /v1/responses: a general Responses request (input items, tools, text format)."""
@@ -185,6 +189,7 @@ class AsyncGateway:
             metadata=dict(metadata) if metadata is not None else None,
             text=dict(text) if text is not None else None,
             reasoning=dict(reasoning) if reasoning is not None else None,
+            webhook_url=webhook_url,
             **json_parameters(parameters),
         )
         return await self._submit("/v1/responses", body, idempotency_key or str(uuid.uuid4()), wait)
@@ -214,6 +219,16 @@ class AsyncGateway:
     async def usage(self, start: date | str | None = None, end: date | str | None = None) -> Json:
         """Tokens and finished jobs per UTC day, and what is left of the budget."""
         return await self._get("/v1/usage", **usage_range(start, end))
+
+    async def deliveries(
+        self, job_id: str, limit: int | None = None, after: str | None = None
+    ) -> Page:
+        """The job's webhook deliveries, oldest first, each with its attempts."""
+        return Page.of(await self._get(f"/v1/jobs/{job_id}/deliveries", limit=limit, after=after))
+
+    async def redeliver(self, job_id: str) -> Json:
+        """Sends the job's webhook event again, as a new delivery with a new webhook-id."""
+        return await self._post(f"/v1/jobs/{job_id}/deliveries/redeliver")
 
 
 class AsyncJob(JobView):

@@ -85,6 +85,7 @@ def submit_chat(gateway: Gateway, args: SimpleNamespace) -> Job:
             conversation_id=args.conversation,
             tools=tools or None,
             model=args.model,
+            webhook_url=args.webhook_url,
             **parameters,
         )
     return gateway.chat(
@@ -92,6 +93,7 @@ def submit_chat(gateway: Gateway, args: SimpleNamespace) -> Job:
         conversation_id=args.conversation,
         tools=tools or None,
         model=args.model,
+        webhook_url=args.webhook_url,
         **parameters,
     )
 
@@ -347,6 +349,7 @@ def run(handler: Command, params: dict[str, Any]) -> None:
 @click.option("--model", help="a model the gateway allows")
 @click.option("--max-output-tokens", type=int, help="the most tokens the reply may take")
 @click.option("--temperature", type=float, help="sampling temperature, 0 to 2")
+@click.option("--webhook-url", help="POST the signed job event here when the job ends")
 @click.option("--timeout", type=float, default=300.0, help="with --json: wait this long")
 @common_options
 def chat(**params: Any) -> None:

@@ -129,6 +129,7 @@ def chat_body(
     instructions: str | None,
     metadata: Mapping[str, str] | None,
     parameters: CreateParameters | None = None,
+    webhook_url: str | None = None,
 ) -> Json:
     return compact(
         message=message,
@@ -137,6 +138,7 @@ def chat_body(
         model=model,
         instructions=instructions,
         metadata=dict(metadata) if metadata is not None else None,
+        webhook_url=webhook_url,
         **json_parameters(parameters or CreateParameters()),
     )
 

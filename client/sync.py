@@ -152,11 +152,14 @@ class Gateway:
         *,
         wait: float | None = None,
         idempotency_key: str | None = None,
+        webhook_url: str | None = None,
         **parameters: Unpack[CreateParameters],
     ) -> Job:
         """POST /v1/chat: a message in a conversation (a new one without conversation_id);
         `parameters` are Responses create parameters (max_output_tokens, temperature, …)."""
-        body = chat_body(message, conversation_id, tools, model, instructions, metadata, parameters)
+        body = chat_body(
+            message, conversation_id, tools, model, instructions, metadata, parameters, webhook_url
+        )
         return self._submit("/v1/chat", body, idempotency_key or str(uuid.uuid4()), wait)
 
     def respond(
@@ -172,6 +175,7 @@ class Gateway:
         reasoning: Mapping[str, Any] | None = None,
         wait: float | None = None,
         idempotency_key: str | None = None,
+        webhook_url: str | None = None,
         **parameters: Unpack[CreateParameters],
     ) -> Job:
         """POST /v1/responses: a general Responses request (input items, tools, text format)."""
@@ -184,6 +188,7 @@ class Gateway:
             metadata=dict(metadata) if metadata is not None else None,
             text=dict(text) if text is not None else None,
             reasoning=dict(reasoning) if reasoning is not None else None,
+            webhook_url=webhook_url,
             **json_parameters(parameters),
         )
         return self._submit("/v1/responses", body, idempotency_key or str(uuid.uuid4()), wait)
@@ -215,6 +220,14 @@ class Gateway:
         month) to `end` (default: today), and what is left of today's and this month's
         budget."""
         return self._get("/v1/usage", **usage_range(start, end))
+
+    def deliveries(self, job_id: str, limit: int | None = None, after: str | None = None) -> Page:
+        """The job's webhook deliveries, oldest first, each with its attempts."""
+        return Page.of(self._get(f"/v1/jobs/{job_id}/deliveries", limit=limit, after=after))
+
+    def redeliver(self, job_id: str) -> Json:
+        """Sends the job's webhook event again, as a new delivery with a new webhook-id."""
+        return self._post(f"/v1/jobs/{job_id}/deliveries/redeliver")
 
 
 class Job(JobView):
