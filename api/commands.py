@@ -116,18 +116,19 @@ def set_user(
     names = None if models is None else [name.strip() for name in models.split(",") if name.strip()]
     if names == []:
         raise click.BadParameter("name at least one model", param_hint="--models")
-    user = user_accounts.set_limits(
-        user_id,
-        max_inflight=max_inflight,
-        reset_max_inflight=default_max_inflight,
-        weight=weight,
-        models=names,
-        reset_models=default_models,
-        daily_tokens=daily_tokens,
-        reset_daily_tokens=default_daily_tokens,
-        monthly_tokens=monthly_tokens,
-        reset_monthly_tokens=default_monthly_tokens,
-    )
+    changes: dict[str, Any] = {}
+    for name, value, back_to_default in (
+        ("max_inflight", max_inflight, default_max_inflight),
+        ("weight", weight, False),
+        ("allowed_models", names, default_models),
+        ("daily_tokens", daily_tokens, default_daily_tokens),
+        ("monthly_tokens", monthly_tokens, default_monthly_tokens),
+    ):
+        if back_to_default:
+            changes[name] = None
+        elif value is not None:
+            changes[name] = value
+    user = user_accounts.set_limits(user_id, changes)
     click.echo(f"{user.id}\t{_limits(user)}")
 
 

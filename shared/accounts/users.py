@@ -3,6 +3,9 @@ models they may name and their token budgets."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy import select
 
 from shared.accounts.budgets import cached_budget
@@ -17,40 +20,19 @@ def list_users() -> list[User]:
         return list(session.scalars(select(User).order_by(User.id)))
 
 
-def set_limits(
-    user_id: str,
-    *,
-    max_inflight: int | None = None,
-    reset_max_inflight: bool = False,
-    weight: int | None = None,
-    models: list[str] | None = None,
-    reset_models: bool = False,
-    daily_tokens: int | None = None,
-    reset_daily_tokens: bool = False,
-    monthly_tokens: int | None = None,
-    reset_monthly_tokens: bool = False,
-) -> User:
+# The user's columns an operator sets; None puts one back to its setting's default.
+LIMITS = frozenset({"max_inflight", "weight", "allowed_models", "daily_tokens", "monthly_tokens"})
+
+
+def set_limits(user_id: str, changes: Mapping[str, Any]) -> User:
+    """Write `changes` (a subset of LIMITS) to the user's row, making the user if missing."""
+    if unknown := set(changes) - LIMITS:
+        raise ValueError(f"not a user limit: {', '.join(sorted(unknown))}")
     with write_session() as session:
         ensure_user(session, user_id)
         user = session.get_one(User, user_id)
-        if reset_max_inflight:
-            user.max_inflight = None
-        elif max_inflight is not None:
-            user.max_inflight = max_inflight
-        if weight is not None:
-            user.weight = weight
-        if reset_models:
-            user.allowed_models = None
-        elif models is not None:
-            user.allowed_models = models
-        if reset_daily_tokens:
-            user.daily_tokens = None
-        elif daily_tokens is not None:
-            user.daily_tokens = daily_tokens
-        if reset_monthly_tokens:
-            user.monthly_tokens = None
-        elif monthly_tokens is not None:
-            user.monthly_tokens = monthly_tokens
+        for name, value in changes.items():
+            setattr(user, name, value)
     # This process applies a new budget at once; the API's processes within BUDGET_CACHE_SECONDS.
     cached_budget.cache_clear()
     dispatch_soon()  # a higher limit may free jobs that were held back

@@ -152,7 +152,7 @@ def test_a_users_own_models_replace_allowed_models(
     client: FlaskClient, token: str, service_token: str, configure: Any
 ) -> None:
     configure(ALLOWED_MODELS="gpt-4o")
-    set_limits("alice", models=["o3"])
+    set_limits("alice", {"allowed_models": ["o3"]})
 
     def status(model: str, user_id: str | None = None) -> int:
         body = {"message": "hi", "model": model} | ({"user_id": user_id} if user_id else {})
@@ -161,7 +161,7 @@ def test_a_users_own_models_replace_allowed_models(
 
     assert (status("o3"), status("gpt-4o"), status("gpt-5-nano")) == (202, 422, 202)
     assert (status("o3", "bob"), status("gpt-4o", "bob")) == (422, 202)
-    set_limits("alice", reset_models=True)
+    set_limits("alice", {"allowed_models": None})
     assert (status("o3"), status("gpt-4o")) == (422, 202)
 
 
