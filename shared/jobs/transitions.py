@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from shared.accounts.usage import Tokens, record_finished_jobs
 from shared.core.clock import utcnow
@@ -47,10 +47,6 @@ class Change:
         return {"status": self.status, "error": self.error}
 
 
-# The model a job asked for (the metrics' label for its tokens); None: OPENAI_MODEL.
-REQUESTED_MODEL = Job.request["model"].as_string().label("model")
-
-
 class JobMoves:
     """The jobs moved in one transaction; their events go out once it has committed."""
 
@@ -76,15 +72,23 @@ class JobMoves:
             values["pending_tool_outputs"] = None
         if change.response_id is not None:
             values["upstream_response_id"] = change.response_id
+        returned: list[InstrumentedAttribute[Any]] = [
+            Job.id,
+            Job.conversation_id,
+            Job.user_id,
+            Job.webhook_url,
+        ]
+        if change.finished:
+            # Its tokens are counted by the model it asked for, read here rather than with
+            # `request->>'model'`: PostgreSQL reads no field of a JSON value holding \u0000.
+            returned.append(Job.request)
         rows = (
             self.session.connection()
             .execute(
                 update(Job)
                 .where(Job.status.in_(states.sources_of(change.status)), *where)
                 .values(values)
-                .returning(
-                    Job.id, Job.conversation_id, Job.user_id, REQUESTED_MODEL, Job.webhook_url
-                )
+                .returning(*returned)
             )
             .all()
         )
@@ -92,7 +96,8 @@ class JobMoves:
             for conversation_id in {row.conversation_id for row in rows} - {None}:
                 release_next_in_conversation(self.session, conversation_id)
             for job, tokens in record_finished_jobs(self.session, rows, change.result, now.date()):
-                self._spent.append((job.model or get_settings().OPENAI_MODEL, tokens))
+                model = job.request.get("model") or get_settings().OPENAI_MODEL
+                self._spent.append((model, tokens))
         self._deliveries += outbox.record_job_events(
             self.session, [row.id for row in rows if row.webhook_url is not None], now
         )
