@@ -55,6 +55,7 @@ class MakeRun:
             WORKER_METRICS_PORT=str(free_port()),
             BEAT_METRICS_PORT=str(free_port()),
             OFFLINE_OPENAI_PORT=str(self.upstream_port),
+            OFFLINE_WEATHER_PORT=str(free_port()),
             OFFLINE_OPENAI_LATENCY_MS="400",
             BOOTSTRAP_TOKEN=self.token,
             LOG_FORMAT="text",
