@@ -4,6 +4,7 @@ on demand, the backlog, stuck jobs, re-sending one job, exporting one conversati
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -49,13 +50,24 @@ def create(user: str, service: bool, webhook_url: str | None) -> None:
     click.echo(f"webhook signing secret (shown once): {secret}", err=True)
 
 
+# A year: an old secret signing longer than that is a leak, not an overlap.
+MAX_OVERLAP_HOURS = 24 * 366
+
+
+def _finite(value: float, hint: str) -> float:
+    if not math.isfinite(value):  # nan passes any range: it compares false with both ends
+        raise click.BadParameter("must be a number", param_hint=hint)
+    return value
+
+
 @tokens.command("rotate-webhook-secret")
 @click.argument("token")
 @click.option(
     "--overlap-hours",
-    type=click.FloatRange(min=0),
+    type=click.FloatRange(min=0, max=MAX_OVERLAP_HOURS),
     default=24.0,
     show_default=True,
+    callback=lambda _ctx, _param, hours: _finite(hours, "--overlap-hours"),
     help="How long the old secret signs beside the new one.",
 )
 def rotate_webhook_secret(token: str, overlap_hours: float) -> None:
@@ -124,6 +136,9 @@ def set_user(
         ("daily_tokens", daily_tokens, default_daily_tokens),
         ("monthly_tokens", monthly_tokens, default_monthly_tokens),
     ):
+        if back_to_default and value is not None:
+            flag = name.replace("_", "-").replace("allowed-", "")
+            raise click.UsageError(f"--{flag} and --default-{flag} ask for both")
         if back_to_default:
             changes[name] = None
         elif value is not None:

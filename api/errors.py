@@ -60,7 +60,8 @@ def validation_error(exc: ValidationError, data: Any = None) -> InvalidInput:
     error, param = errors[chosen], ".".join(map(str, paths[chosen])) or None
     if error["type"] == "extra_forbidden":
         return InvalidInput("unknown_parameter", f"Unknown parameter: {param}.", param)
-    message = error["msg"]
+    # A validator's own words, without pydantic's "Value error, " before them.
+    message = error["msg"].removeprefix("Value error, ")
     return InvalidInput("invalid_parameter", f"{param}: {message}" if param else message, param)
 
 

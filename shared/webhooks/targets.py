@@ -71,7 +71,7 @@ def address_refusal(address: IPAddress) -> str | None:
         ("non-public", not address.is_global),
     ):
         if refused:
-            return f"{address} is a {kind} address"
+            return f"{address} is {'an' if kind[0] in 'aeiou' else 'a'} {kind} address"
     return None
 
 
@@ -101,7 +101,7 @@ def allowed_addresses(target: Target) -> list[IPAddress]:
             refusal = address_refusal(address)
             if refusal:
                 raise RefusedTarget(
-                    f"{target.host} resolves to {refusal}; webhooks go to public addresses "
+                    f"{target.host}: {refusal}; webhooks go to public addresses "
                     "(or to a host on WEBHOOK_ALLOWED_HOSTS)"
                 )
     return addresses

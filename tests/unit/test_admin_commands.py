@@ -35,3 +35,28 @@ def test_users_set_limits_and_list(app: Flask) -> None:
     assert "max_inflight=default" in reset.output
     refused = runner.invoke(args=["users", "set", "team-a", "--weight", "0"])
     assert refused.exit_code != 0
+
+
+def test_users_set_refuses_a_limit_and_its_default_at_once(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    for flag, value in (("daily-tokens", "10"), ("models", "o3"), ("max-inflight", "2")):
+        refused = runner.invoke(
+            args=["users", "set", "team-b", f"--{flag}", value, f"--default-{flag}"]
+        )
+        assert refused.exit_code == 2, refused.output
+        assert f"--{flag} and --default-{flag} ask for both" in refused.output
+
+
+def test_rotate_webhook_secret_refuses_an_overlap_that_is_not_a_number_of_hours(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    token = runner.invoke(args=["tokens", "create", "dave"]).stdout.strip()
+    for hours in ("nan", "inf", "-1", "1e9"):
+        refused = runner.invoke(
+            args=["tokens", "rotate-webhook-secret", token, "--overlap-hours", hours]
+        )
+        assert refused.exit_code == 2, (hours, refused.output)
+        assert "--overlap-hours" in refused.output and "Traceback" not in refused.output
+    rotated = runner.invoke(
+        args=["tokens", "rotate-webhook-secret", token, "--overlap-hours", "1.5"]
+    )
+    assert rotated.exit_code == 0 and rotated.stdout.startswith("whsec_")

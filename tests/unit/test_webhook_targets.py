@@ -46,7 +46,12 @@ PUBLIC = "93.184.215.14"
 )
 def test_non_public_addresses_are_refused_by_kind(address: str, kind: str) -> None:
     refusal = address_refusal(ipaddress.ip_address(address))
-    assert refusal is not None and f"a {kind} address" in refusal
+    assert refusal is not None and f" {kind} address" in refusal
+
+
+def test_a_refusal_reads_as_a_sentence() -> None:
+    assert address_refusal(ipaddress.ip_address("0.0.0.0")) == "0.0.0.0 is an unspecified address"
+    assert address_refusal(ipaddress.ip_address("127.0.0.1")) == "127.0.0.1 is a loopback address"
 
 
 @pytest.mark.parametrize("address", [PUBLIC, "8.8.8.8", "2606:4700:4700::1111"])
