@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import os
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -156,7 +157,7 @@ def main() -> None:
     args = parser.parse_args()
     exit_cleanly_on_sigterm()
     [database] = databases(args.database)  # PostgreSQL needs TEST_DATABASE_URL
-    profile = cProfile.Profile() if args.profile else None
+    profile = cProfile.Profile(time.process_time) if args.profile else None
     cpu = measure(database, args.jobs, profile)
     lines = [
         (f"{args.jobs} chat jobs starting a conversation ({database})", cpu.new_job, profile),
