@@ -142,7 +142,10 @@ def execute(turn: turns.Turn, cancel: CancelToken, history: list[Response]) -> O
 
     def create(params: dict[str, Any]) -> UpstreamResponse:
         unsaved = turn.unsaved_conversation
-        return run_response(claim, params, relay, None, caps.background, cancel, unsaved)
+        final = run_response(claim, params, relay, None, caps.background, cancel, unsaved)
+        if caps.background and relay.created_id is not None:
+            turn.unsaved_conversation = None  # stored with the background response's id
+        return final
 
     if claim.pending_tool_outputs:
         final = run_placed(turn, turn.continuation(claim.pending_tool_outputs), create)
