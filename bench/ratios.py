@@ -14,7 +14,8 @@ so each ratio means the same on 2 cores and on 64. Prints one table whose last l
    jobs/s and peak calls in flight each >= 0.8x the SDK-call floor's; worker RSS <= 300 MB.
 4. submit saturation (`bench.submit_throughput`; wrk, 32 connections), on each database: >= 0.8x
    the submit floor under the product's gunicorn settings, 0 errors; then hey at 80% of the
-   floor's saturation rate: every request 202, p99 <= 2x the floor's p99 at that rate.
+   floor's saturation rate: the rate held (95% of it answered), every request 202, p99 <= 2x
+   the floor's p99 at that rate.
 5. queue overhead (`bench.queue_overhead`): at 100 jobs/s, or the highest of 50 and 20 at which
    the two-call floor keeps up (every task back, p99 <= 100 ms), submit -> completed seen by a
    `?wait` client: p50 <= the floor's p50 + 15 ms, p99 <= 100 ms; the `?wait` answer <= 10 ms
@@ -55,6 +56,7 @@ T = TypeVar("T")
 RSS_LIMIT = 300e6  # bytes: the target's 300 MB
 QUEUE_RATES = (100, 50, 20)
 KEPT_UP_P99 = 0.100  # seconds: the floor's p99 at a rate it keeps up with
+HELD_SHARE = 0.95  # of the fixed rate asked for: what the gateway must answer to have held it
 
 
 @dataclass(frozen=True)
@@ -158,8 +160,12 @@ def submit_ratios(database: str, seconds: int) -> list[Ratio]:
     errors = errors_of(product)
     ok = sum(count for code, count in product_fixed.codes.items() if code == "202")
     total = sum(product_fixed.codes.values()) + product_fixed.errors
+    # hey's clients wait for each answer: a gateway slower than the rate is offered less, so the
+    # rate it held is part of the target.
+    held = product_fixed.rate >= HELD_SHARE * rate
     fixed = at_most(
-        f"submit p99 at {rate:.0f} req/s, 80% of the floor's ({database}), {ok}/{total} 202",
+        f"submit p99 at {rate:.0f} req/s, 80% of the floor's ({database}), "
+        f"held {product_fixed.rate:.0f} req/s, {ok}/{total} 202",
         product_fixed.p99,
         floor_fixed.p99,
         2.0,
@@ -179,8 +185,8 @@ def submit_ratios(database: str, seconds: int) -> list[Ratio]:
             fixed.gateway,
             fixed.floor,
             fixed.ratio,
-            "all 202, " + fixed.target,
-            fixed.met and ok == total,
+            "rate held, all 202, " + fixed.target,
+            fixed.met and ok == total and held,
         ),
     ]
 
