@@ -11,7 +11,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test lint unit integration bench faults flower clean examples
+.PHONY: install run test lint unit integration bench bench-ratios faults flower clean examples
 
 $(UV):
 	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
@@ -50,6 +50,13 @@ bench: install
 	$(VENV)/bin/python -m bench.slow_upstream
 	$(VENV)/bin/python -m bench.polling_cost
 	$(VENV)/bin/python -m bench.expiry_sweep
+	$(VENV)/bin/python -m bench.ratios
+
+# The gateway against its floors in one run (at most 10 minutes): one table, its last line
+# `ratios: N/M met`; fails unless every target is met.
+bench-ratios: install
+	@command -v wrk >/dev/null && command -v hey >/dev/null || { echo "wrk and hey are missing: install them with 'sudo apt-get install wrk hey'."; exit 1; }
+	$(VENV)/bin/python -m bench.ratios
 
 # The fault scenarios at full size (minutes), one table; FAULTS_DATABASE=postgresql with
 # TEST_DATABASE_URL set runs them on PostgreSQL.

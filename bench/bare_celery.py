@@ -85,10 +85,16 @@ def upstream_call(key: str, message: str, model: str) -> None:
     finish(key)
 
 
-@app.task(name=CONVERSATION_TASK)
-def conversation_call(key: str, message: str, model: str) -> None:
-    """A new upstream conversation, `stream_one_response` in it, then `finish`."""
-    client = get_openai_client()
+def converse(client: OpenAI, model: str, message: str) -> str:
+    """A new upstream conversation, then `stream_one_response` in it; answers the conversation's
+    id."""
     conversation = client.conversations.create()
     stream_one_response(client, model, message, conversation.id)
+    return conversation.id
+
+
+@app.task(name=CONVERSATION_TASK)
+def conversation_call(key: str, message: str, model: str) -> None:
+    """`converse` with the product's client, then `finish`."""
+    converse(get_openai_client(), model, message)
     finish(key)

@@ -165,7 +165,9 @@ class Cost:
     statements: float
 
 
-def cost_each(run: Callable[[], object], times: int, profile: cProfile.Profile | None) -> Cost:
+def cost_each(
+    run: Callable[[], object], times: int, profile: cProfile.Profile | None = None
+) -> Cost:
     """What one call of `run` costs, over `times` calls (under `profile` if given)."""
     from shared.core.db import get_engine  # once the caller has set this process's settings
 

@@ -107,58 +107,93 @@ async def product_jobs(
         )
 
 
-def run_stack(
-    database: str, args: argparse.Namespace, with_floor: bool
-) -> tuple[list[str], list[list[str]]]:
-    """The gateway on `database`; then, if asked, the floors on the same Redis."""
-    stack = Stack(
+# The floors, each a task of bench/bare_celery.py: (label, task, its arguments after the key).
+FLOORS = [
+    ("bare Celery round trip (floor)", FINISH_TASK, []),
+    ("bare round trip + SDK call (floor)", UPSTREAM_TASK, ["hi", MODEL]),
+    ("bare round trip + conversation + SDK call (floor)", CONVERSATION_TASK, ["hi", MODEL]),
+]
+TWO_CALL_FLOOR = FLOORS[2]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One path's run: how many jobs completed (and how the others ended), the round trip and
+    the notice gap percentiles (seconds), the load generator's lag and the CPU a job."""
+
+    label: str
+    completed: int
+    others: dict[str, int]
+    repeated: str
+    round_trip_p50: float
+    round_trip_p99: float
+    round_trip_max: float
+    gap_p50: float
+    gap_p99: float
+    lag_p99: float
+    cpu: str = ""
+
+    def row(self) -> list[str]:
+        return [
+            self.label,
+            f"{self.completed}"
+            + "".join(f" (+{count} {status})" for status, count in sorted(self.others.items()))
+            + self.repeated,
+            ms(self.round_trip_p50),
+            ms(self.round_trip_p99),
+            ms(self.round_trip_max),
+            fine_ms(self.gap_p50),
+            fine_ms(self.gap_p99),
+            ms(self.lag_p99),
+            self.cpu,
+        ]
+
+
+def product_stack(database: str) -> Stack:
+    """A started stack with the product's settings, its upstream answering at once."""
+    return Stack(
         database=database,
         worker_concurrency=WORKER_CONCURRENCY,
         settings={**PRODUCTION_SETTINGS, "OFFLINE_OPENAI_LATENCY_MS": "0"},
     ).start()
+
+
+def run_stack(database: str, args: argparse.Namespace, with_floor: bool) -> list[Summary]:
+    """The gateway on `database`; then, if asked, the floors on the same Redis."""
+    stack = product_stack(database)
     try:
-        api = serve_product_api(stack, threads=args.api_threads)
-        # The offline upstream's CPU too: on this machine it takes cores a real upstream would not.
-        with cpu_spent(api, stack.processes["worker"], stack.processes["upstream"]) as cpu:
-            seen, lags = asyncio.run(product_jobs(stack.api_url, stack.token, args))
-        finished = {
-            t.job_id: t.finished_at.timestamp()
-            for t in job_timings(stack.database_url)
-            if t.finished_at is not None
-        }
-        seen = [
-            replace(s, finished=finished[s.job_id]) if s.job_id in finished else s for s in seen
-        ]
-        row = summary_row(f"gateway ({database})", seen, lags)
-        # Refused submits cost little: the CPU is what each job that ran to its end cost.
-        row.append(cpu_each(cpu, len(finished)))
-        if not with_floor:
-            return row, []
-        stack.processes["worker"].stop()
-        stack.processes["beat"].stop()
-        start_bare_celery_worker(stack, WORKER_CONCURRENCY)
-        return row, [
-            run_floor(stack, args, "bare Celery round trip (floor)", FINISH_TASK, []),
-            run_floor(
-                stack, args, "bare round trip + SDK call (floor)", UPSTREAM_TASK, ["hi", MODEL]
-            ),
-            run_floor(
-                stack,
-                args,
-                "bare round trip + conversation + SDK call (floor)",
-                CONVERSATION_TASK,
-                ["hi", MODEL],
-            ),
-        ]
+        summaries = [run_gateway(stack, database, args)]
+        if with_floor:
+            stack.processes["worker"].stop()
+            stack.processes["beat"].stop()
+            start_bare_celery_worker(stack, WORKER_CONCURRENCY)
+            summaries += [run_floor(stack, args, *floor) for floor in FLOORS]
+        return summaries
     finally:
         stack.stop()
 
 
+def run_gateway(stack: Stack, database: str, args: argparse.Namespace) -> Summary:
+    """The stack's product, its API under the production gunicorn settings, at the run's rate."""
+    api = serve_product_api(stack, threads=args.api_threads)
+    # The offline upstream's CPU too: on this machine it takes cores a real upstream would not.
+    with cpu_spent(api, stack.processes["worker"], stack.processes["upstream"]) as cpu:
+        seen, lags = asyncio.run(product_jobs(stack.api_url, stack.token, args))
+    finished = {
+        t.job_id: t.finished_at.timestamp()
+        for t in job_timings(stack.database_url)
+        if t.finished_at is not None
+    }
+    seen = [replace(s, finished=finished[s.job_id]) if s.job_id in finished else s for s in seen]
+    # Refused submits cost little: the CPU is what each job that ran to its end cost.
+    return summarize(f"gateway ({database})", seen, lags, cpu_each(cpu, len(finished)))
+
+
 def run_floor(
     stack: Stack, args: argparse.Namespace, label: str, task: str, task_args: list[str]
-) -> list[str]:
-    """`task` sent to the bare worker at the run's rate (open loop), each sender waiting for its
-    finish time on a Redis list of its own."""
+) -> Summary:
+    """`task` sent to the stack's bare worker at the run's rate (open loop), each sender waiting
+    for its finish time on a Redis list of its own."""
     celery = make_app(stack.redis_url)
 
     async def drive() -> tuple[list[Seen], list[Seen], list[float]]:
@@ -189,7 +224,7 @@ def run_floor(
     finally:
         celery.close()
     ran = sum(s.status == "completed" for s in warmup + seen)
-    return [*summary_row(label, seen, lags), cpu_each(["-", *cpu], ran)]
+    return summarize(label, seen, lags, cpu_each(["-", *cpu], ran))
 
 
 def cpu_each(seconds: Sequence[str | float], jobs: int) -> str:
@@ -202,26 +237,26 @@ def cpu_each(seconds: Sequence[str | float], jobs: int) -> str:
     )
 
 
-def summary_row(label: str, seen: list[Seen], lags: list[float]) -> list[str]:
+def summarize(label: str, seen: list[Seen], lags: list[float], cpu: str) -> Summary:
     completed = [s for s in seen if s.status == "completed"]
     trips = [s.round_trip for s in completed]
     gaps = [gap for s in completed if (gap := s.notice_gap) is not None]
-    others = Counter(s.status for s in seen if s.status != "completed")
-    return [
-        label,
-        f"{len(completed)}"
-        + "".join(f" (+{count} {status})" for status, count in sorted(others.items()))
-        + repeated_jobs_note([s.job_id for s in seen]),
-        ms(percentile(trips, 0.5)),
-        ms(percentile(trips, 0.99)),
-        ms(max(trips, default=float("nan"))),
-        fine_ms(percentile(gaps, 0.5)),
-        fine_ms(percentile(gaps, 0.99)),
-        ms(percentile(lags, 0.99)),
-    ]
+    return Summary(
+        label=label,
+        completed=len(completed),
+        others=dict(Counter(s.status for s in seen if s.status != "completed")),
+        repeated=repeated_jobs_note([s.job_id for s in seen]),
+        round_trip_p50=percentile(trips, 0.5),
+        round_trip_p99=percentile(trips, 0.99),
+        round_trip_max=max(trips, default=float("nan")),
+        gap_p50=percentile(gaps, 0.5),
+        gap_p99=percentile(gaps, 0.99),
+        lag_p99=percentile(lags, 0.99),
+        cpu=cpu,
+    )
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--rate", type=int, default=200, help="jobs a second, open loop")
@@ -233,14 +268,18 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600, help="give up after this (s)")
     parser.add_argument("--skip-floors", action="store_true", help="the gateway only")
     add_database_option(parser)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = parser().parse_args()
     exit_cleanly_on_sigterm()
-    rows, floors = [], []
+    gateways, floors = [], []
     for index, database in enumerate(databases(args.database)):
-        row, floor = run_stack(database, args, with_floor=index == 0 and not args.skip_floors)
-        rows.append(row)
+        gateway, *floor = run_stack(database, args, with_floor=index == 0 and not args.skip_floors)
+        gateways.append(gateway)
         floors += floor
-    rows += floors
+    rows = [summary.row() for summary in gateways + floors]
     print_table(
         f"Queue overhead: {args.jobs} jobs at {args.rate}/s (open loop), upstream instant, one "
         f"worker x {WORKER_CONCURRENCY} threads, API {args.api_threads} threads a process "

@@ -18,11 +18,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import shutil
 import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -86,7 +88,37 @@ def upstream_arrivals(upstream_url: str) -> list[float]:
     return [entry["received_at"] for entry in stats["requests"]]
 
 
-def row(
+@dataclass(frozen=True)
+class Run:
+    """One design's run: what completed, how fast, how many calls at once, in how much memory."""
+
+    label: str
+    outcome: str
+    makespan: float  # seconds; NaN when nothing completed
+    completed: int
+    in_flight: int
+    connections: float
+    rss: float  # bytes
+
+    @property
+    def rate(self) -> float:
+        return self.completed / self.makespan if self.completed else math.nan
+
+    def row(self) -> list[str]:
+        if not self.completed:
+            return [self.label, self.outcome, "-", "-", "-", "-", "-"]
+        return [
+            self.label,
+            self.outcome,
+            f"{self.makespan:.1f} s",
+            f"{self.rate:.0f}",
+            str(self.in_flight),
+            f"{self.connections:.0f}",
+            mib(self.rss),
+        ]
+
+
+def measured_run(
     label: str,
     outcome: str,
     makespan: float,
@@ -94,19 +126,12 @@ def row(
     arrivals: list[float],
     peaks: dict[str, float],
     args: argparse.Namespace,
-) -> list[str]:
-    return [
-        label,
-        outcome,
-        f"{makespan:.1f} s",
-        f"{ok / makespan:.0f}",
-        str(peak_in_flight(arrivals, args.latency_ms / 1000)),
-        f"{peaks['connections']:.0f}",
-        mib(peaks["rss"]),
-    ]
+) -> Run:
+    in_flight = peak_in_flight(arrivals, args.latency_ms / 1000)
+    return Run(label, outcome, makespan, ok, in_flight, peaks["connections"], peaks["rss"])
 
 
-def run_gateway(database: str, args: argparse.Namespace, with_floor: bool) -> list[list[str]]:
+def run_gateway(database: str, args: argparse.Namespace, with_floor: bool) -> list[Run]:
     stack = slow_upstream_stack(database, args.worker_concurrency, args.latency_ms, args.jobs)
     try:
         serve_product_api(stack)
@@ -137,10 +162,10 @@ def run_gateway(database: str, args: argparse.Namespace, with_floor: bool) -> li
     label = f"gateway ({database}), 1 worker x {args.worker_concurrency} threads"
     makespan = last_finished - first_sent
     ok = statuses["completed"]
-    return [row(label, outcome, makespan, ok, arrivals, sampler.peaks, args), *floor]
+    return [measured_run(label, outcome, makespan, ok, arrivals, sampler.peaks, args), *floor]
 
 
-def run_floor(stack: Stack, args: argparse.Namespace) -> list[str]:
+def run_floor(stack: Stack, args: argparse.Namespace) -> Run:
     """The stack's worker and beat replaced by a bare Celery worker of as many threads whose task
     only streams a response through the SDK; `args.jobs` such tasks sent at once."""
     stack.processes["worker"].stop()
@@ -161,10 +186,8 @@ def run_floor(stack: Stack, args: argparse.Namespace) -> list[str]:
     outcome = f"completed {len(finished)}"
     if len(finished) < args.jobs:
         outcome += f" (+{args.jobs - len(finished)} unfinished after {args.timeout:.0f} s)"
-    if not finished:
-        return [label, outcome, "-", "-", "-", "-", "-"]
-    makespan = max(finished) - first_sent
-    return row(label, outcome, makespan, len(finished), arrivals, sampler.peaks, args)
+    makespan = max(finished, default=math.nan) - first_sent
+    return measured_run(label, outcome, makespan, len(finished), arrivals, sampler.peaks, args)
 
 
 def send_floor_tasks(redis_url: str, key: str, count: int) -> None:
@@ -189,7 +212,7 @@ def finish_times(redis_url: str, key: str, count: int, timeout: float) -> list[f
     return finished
 
 
-def run_sync(label: str, options: list[str], args: argparse.Namespace, workdir: Path) -> list[str]:
+def run_sync(label: str, options: list[str], args: argparse.Namespace, workdir: Path) -> Run:
     with offline_upstream(workdir, args.latency_ms) as (upstream_url, _upstream):
         env = clean_env()
         env["OPENAI_BASE_URL"] = f"{upstream_url}/v1"
@@ -211,7 +234,7 @@ def run_sync(label: str, options: list[str], args: argparse.Namespace, workdir: 
         arrivals = upstream_arrivals(upstream_url)
     codes = Counter(code for code, _id in answers)
     outcome = " ".join(f"{code}x{count}" for code, count in sorted(codes.items()))
-    return row(label, outcome, makespan, codes[200], arrivals, sampler.peaks, args)
+    return measured_run(label, outcome, makespan, codes[200], arrivals, sampler.peaks, args)
 
 
 def run_upstream_alone(args: argparse.Namespace, workdir: Path) -> list[str]:
@@ -274,7 +297,7 @@ async def send_all(
         return await all_at_once(args.jobs, concurrency, one)
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--latency-ms", type=int, default=1000, help="each upstream call")
@@ -287,19 +310,24 @@ def main() -> None:
         "--skip-baselines", action="store_true", help="the gateway only: no baselines or floors"
     )
     add_database_option(parser)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = parser().parse_args()
     exit_cleanly_on_sigterm()
     if not args.skip_baselines and shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: install it with 'sudo apt-get install wrk'")
     rows = [
-        line
+        run.row()
         for index, database in enumerate(databases(args.database))
-        for line in run_gateway(database, args, with_floor=index == 0 and not args.skip_baselines)
+        for run in run_gateway(database, args, with_floor=index == 0 and not args.skip_baselines)
     ]
     if not args.skip_baselines:
         with tempfile.TemporaryDirectory(prefix="bench-sync-gateway-") as workdir:
             rows += [
-                run_sync(label, options, args, Path(workdir)) for label, options in SYNC_SETTINGS
+                run_sync(label, options, args, Path(workdir)).row()
+                for label, options in SYNC_SETTINGS
             ]
             rows.append(run_upstream_alone(args, Path(workdir)))
     print_table(

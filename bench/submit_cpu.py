@@ -2,7 +2,9 @@
 (no gunicorn, no network to the API) against a stack whose worker and beat are stopped. Prints the
 CPU and SQL statements a submit costs and, with --profile, cProfile's top functions by cumulative
 time; then what a client's `GET /v1/jobs/{id}?wait=30` costs once its job has finished (the jobs
-marked completed in the database, their status events in Redis), not profiled.
+marked completed in the database, their status events in Redis), not profiled; then the submit
+floor's request (bench/floor_submit_app.py: the job's row committed, a task enqueued) through
+the same test client.
 
     python -m bench.submit_cpu [--submits 500] [--database sqlite|postgresql] [--profile] [--top 40]
 """
@@ -13,11 +15,14 @@ import argparse
 import cProfile
 import os
 import tempfile
+import time
+from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
 from bench.common import (
     PRODUCTION_SETTINGS,
+    Cost,
     add_cpu_options,
     cost_each,
     databases,
@@ -29,6 +34,19 @@ from tests.harness import Stack
 
 WARMUP = 50
 BODY = {"message": "hi", "user_id": "bench"}
+
+
+@dataclass(frozen=True)
+class ApiCpu:
+    """The API's CPU for a job, against the submit floor's for a request."""
+
+    submit: Cost
+    finished_read: Cost  # the `?wait` read that returns the finished job
+    floor: Cost  # one request to the submit floor
+
+    @property
+    def job(self) -> float:
+        return self.submit.cpu + self.finished_read.cpu
 
 
 def finish_every_job() -> list[str]:
@@ -54,13 +72,10 @@ def finish_every_job() -> list[str]:
     return job_ids
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--submits", type=int, default=500)
-    add_cpu_options(parser)
-    args = parser.parse_args()
-    exit_cleanly_on_sigterm()
-    [database] = databases(args.database)  # PostgreSQL needs TEST_DATABASE_URL
+def measure(database: str, submits: int, profile: cProfile.Profile | None = None) -> ApiCpu:
+    """`submits` submits (under `profile` if given), as many `?wait` reads of finished jobs, and
+    as many requests to the submit floor, in this process, which serves the API of a stack of its
+    own."""
     stack = Stack(database=database, settings=PRODUCTION_SETTINGS).start()
     try:
         stack.processes["worker"].stop()
@@ -79,9 +94,7 @@ def main() -> None:
 
         for _ in range(WARMUP):
             submit()
-        profile = cProfile.Profile() if args.profile else None
-        cost = cost_each(submit, args.submits, profile)
-        print_cost(f"{args.submits} submits ({args.database})", cost, profile, args.top)
+        submit_cost = cost_each(submit, submits, profile)
         job_ids = iter(finish_every_job())
 
         def read_finished() -> None:
@@ -91,10 +104,42 @@ def main() -> None:
 
         for _ in range(WARMUP):
             read_finished()
-        cost = cost_each(read_finished, args.submits, None)
-        print_cost(f"{args.submits} ?wait reads of a finished job", cost, None, args.top)
+        read_cost = cost_each(read_finished, submits)
+        floor_cost = floor_request_cost(stack, submits)
     finally:
         stack.stop()
+    return ApiCpu(submit_cost, read_cost, floor_cost)
+
+
+def floor_request_cost(stack: Stack, requests: int) -> Cost:
+    """One request to the submit floor's app, through its own test client in this process (the
+    environment already the stack's: the app reads its database and broker from it)."""
+    from bench.floor_submit_app import app, create_table
+
+    create_table(stack.database_url)
+    client = app.test_client()
+
+    def request() -> None:
+        response = client.post("/v1/chat", json=BODY)
+        assert response.status_code == 202, response.get_json()
+
+    for _ in range(WARMUP):
+        request()
+    return cost_each(request, requests)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submits", type=int, default=500)
+    add_cpu_options(parser)
+    args = parser.parse_args()
+    exit_cleanly_on_sigterm()
+    [database] = databases(args.database)  # PostgreSQL needs TEST_DATABASE_URL
+    profile = cProfile.Profile(time.process_time) if args.profile else None
+    cpu = measure(database, args.submits, profile)
+    print_cost(f"{args.submits} submits ({database})", cpu.submit, profile, args.top)
+    print_cost(f"{args.submits} ?wait reads of a finished job", cpu.finished_read, None, args.top)
+    print_cost(f"floor: {args.submits} requests to the submit floor", cpu.floor, None, args.top)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +70,8 @@ def saturate(url: str, token: str, args: argparse.Namespace, workdir: Path) -> S
 
 
 def fixed_rate(url: str, token: str, args: argparse.Namespace) -> FixedRate:
+    """hey's `args.hey_clients` clients, each sending `args.hey_rate_per_client` requests a
+    second at most, waiting for each answer."""
     done = subprocess.run(
         [
             "hey",
@@ -132,45 +136,69 @@ def measure(url: str, token: str, args: argparse.Namespace, workdir: Path) -> li
     ]
 
 
-def main() -> None:
+@contextmanager
+def product_submits(database: str) -> Iterator[Stack]:
+    """A started stack whose API serves under the production gunicorn settings, with nothing
+    running the jobs: the submit path alone (its dispatch pass stops sending at
+    BROKER_MAX_PENDING and then only counts)."""
+    stack = Stack(database=database, settings=PRODUCTION_SETTINGS).start()
+    try:
+        stack.processes["worker"].stop()
+        stack.processes["beat"].stop()
+        serve_product_api(stack)
+        yield stack
+    finally:
+        stack.stop()
+
+
+@contextmanager
+def served_beside(stack: Stack, label: str, app: str, options: list[str]) -> Iterator[str]:
+    """The bare or floor `app` under gunicorn `options` on the stack's database and Redis; yields
+    its URL."""
+    # Its own metrics directory: the product's gunicorn config empties it at start.
+    env = {**stack.env(), "API_METRICS_DIR": str(stack.workdir / "bare-metrics")}
+    if app == FLOOR_APP:
+        create_table(stack.database_url)
+    with gunicorn(label, app, options, env, stack.workdir) as (_, url):
+        yield url
+
+
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="length of each load")
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--wrk-connections", type=int, default=32)
     parser.add_argument("--hey-clients", type=int, default=16)
-    parser.add_argument("--hey-rate-per-client", type=int, default=60)
+    parser.add_argument("--hey-rate-per-client", type=float, default=60)
     add_database_option(parser)
-    args = parser.parse_args()
-    exit_cleanly_on_sigterm()
+    return parser
+
+
+def require_load_tools() -> None:
     for tool in ("wrk", "hey"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is missing: install it with 'sudo apt-get install wrk hey'")
+
+
+def main() -> None:
+    args = parser().parse_args()
+    exit_cleanly_on_sigterm()
+    require_load_tools()
     rows: list[list[str | float]] = []
     bare_rows: list[list[str | float]] = []
     for database in databases(args.database):
-        stack = Stack(database=database, settings=PRODUCTION_SETTINGS).start()
-        try:
-            # Nothing runs the jobs: the submit path alone (its dispatch pass stops sending at
-            # BROKER_MAX_PENDING and then only counts).
-            stack.processes["worker"].stop()
-            stack.processes["beat"].stop()
-            serve_product_api(stack)
+        with product_submits(database) as stack:
             rows.append(
                 [f"product ({database})", *measure(stack.api_url, stack.token, args, stack.workdir)]
             )
-            # Its own metrics directory: the product's gunicorn config empties it at start.
-            env = {**stack.env(), "API_METRICS_DIR": str(stack.workdir / "bare-metrics")}
-            create_table(stack.database_url)
             for setting, options in FLOOR_SETTINGS:
                 label = f"floor: bare + job row ({database}, {setting})"
-                with gunicorn(label, FLOOR_APP, options, env, stack.workdir) as (_, url):
+                with served_beside(stack, label, FLOOR_APP, options) as url:
                     rows.append([label, *measure(url, stack.token, args, stack.workdir)])
             if not bare_rows:
                 for label, options in BARE_SETTINGS:
-                    with gunicorn(label, BARE_APP, options, env, stack.workdir) as (_, url):
+                    with served_beside(stack, label, BARE_APP, options) as url:
                         bare_rows.append([label, *measure(url, stack.token, args, stack.workdir)])
-        finally:
-            stack.stop()
     best_bare = max(float(row[1]) for row in bare_rows)
     table = [
         [
@@ -184,7 +212,7 @@ def main() -> None:
     print_table(
         f"Submit: POST /v1/chat, worker stopped; saturation wrk -t{args.wrk_threads} "
         f"-c{args.wrk_connections} -d{args.seconds}s, fixed rate hey -c {args.hey_clients} "
-        f"-q {args.hey_rate_per_client} -z {args.seconds}s "
+        f"-q {args.hey_rate_per_client:g} -z {args.seconds}s "
         f"(targets: saturation >= 0.7x the best bare, fixed rate all 202, p99 <= 50 ms)",
         [
             "target",

@@ -72,9 +72,11 @@ def run_job(job_id: str) -> None:
 
 def _run_claimed(claim: Claim, cancel: CancelToken) -> None:
     history: list[Response] = []
+    turn: turns.Turn | None = None
     try:
         history += earlier_responses(claim)
-        outcome = execute(claim, cancel, history)
+        turn = turns.Turn(claim, capabilities())
+        outcome = execute(turn, cancel, history)
     except DatabaseUnavailable as exc:
         # The database is away: this attempt can't record anything. Its lease runs out and
         # the reconciler gives the job to a worker again once the database is back.
@@ -82,7 +84,7 @@ def _run_claimed(claim: Claim, cancel: CancelToken) -> None:
         return
     except Exception as exc:
         outcome = _failure(claim, cancel, history, exc)
-    if _store(claim, outcome):
+    if _store(claim, outcome, turn.unsaved_conversation if turn else None):
         log.info(
             "job finished: %s",
             outcome.status,
@@ -99,11 +101,12 @@ def _run_claimed(claim: Claim, cancel: CancelToken) -> None:
         log.warning("job attempt lost its lease; its result is discarded")
 
 
-def _store(claim: Claim, outcome: Outcome) -> bool:
-    """Store the outcome; one the database refuses (not merely away) fails the job instead, so
-    the job ends rather than being run again and again by the reconciler."""
+def _store(claim: Claim, outcome: Outcome, unsaved_conversation: str | None) -> bool:
+    """Store the outcome (with the upstream conversation the attempt made, if not stored yet);
+    one the database refuses (not merely away) fails the job instead, so the job ends rather
+    than being run again and again by the reconciler."""
     try:
-        return persist(partial(finish_job, claim, outcome))
+        return persist(partial(finish_job, claim, outcome, unsaved_conversation))
     except DatabaseUnavailable:
         raise
     except Exception:
@@ -112,7 +115,7 @@ def _store(claim: Claim, outcome: Outcome) -> bool:
             status=states.FAILED,
             error={"code": "internal_error", "message": "The gateway could not store the result."},
         )
-        return persist(partial(finish_job, claim, unstorable))
+        return persist(partial(finish_job, claim, unstorable, unsaved_conversation))
 
 
 def earlier_responses(claim: Claim) -> list[Response]:
@@ -131,16 +134,19 @@ def _failure(claim: Claim, cancel: CancelToken, history: list[Response], exc: Ex
     return Outcome(status=states.FAILED, error={"code": failure.code, "message": failure.message})
 
 
-def execute(claim: Claim, cancel: CancelToken, history: list[Response]) -> Outcome:
-    """Call the upstream for the job until the model answers, a caller tool is called, or the
-    tool rounds run out; `history` gains each response stored on the way. Raises on upstream
+def execute(turn: turns.Turn, cancel: CancelToken, history: list[Response]) -> Outcome:
+    """Call the upstream for the turn's job until the model answers, a caller tool is called, or
+    the tool rounds run out; `history` gains each response stored on the way. Raises on upstream
     failure."""
-    caps = capabilities()
-    turn = turns.Turn(claim, caps)
+    claim, caps = turn.claim, turn.caps
     relay = DeltaRelay(claim.job_id, resuming=claim.attempt > 1)
 
     def create(params: dict[str, Any]) -> UpstreamResponse:
-        return run_response(claim, params, relay, None, caps.background, cancel)
+        unsaved = turn.unsaved_conversation
+        final = run_response(claim, params, relay, None, caps.background, cancel, unsaved)
+        if caps.background and relay.created_id is not None:
+            turn.unsaved_conversation = None  # stored with the background response's id
+        return final
 
     if claim.pending_tool_outputs:
         final = run_placed(turn, turn.continuation(claim.pending_tool_outputs), create)
@@ -168,7 +174,7 @@ def execute(claim: Claim, cancel: CancelToken, history: list[Response]) -> Outco
         if final.status != "completed" or not calls:
             return outcome_of(claim, final, [*history, row])
         # Stored before the tools run: a retry resumes from here rather than asking again.
-        if not persist(partial(store_response, claim, row)):
+        if not persist(partial(store_response, claim, row, turn.unsaved_conversation)):
             raise UpstreamFailure("lease_lost", "Another attempt took over this job.")
         history.append(row)
         outputs = [run_call(claim.job_id, call) for call in calls if turn.is_server_tool(call.name)]

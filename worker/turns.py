@@ -16,7 +16,7 @@ from shared.core.models import Response
 from shared.core.openai_client import get_openai_client
 from shared.core.settings import get_settings
 from shared.jobs.create_parameters import CREATE_PARAMETERS
-from shared.jobs.lifecycle import Claim, job_responses, set_conversation_upstream_id
+from shared.jobs.lifecycle import Claim, job_responses
 from shared.jobs.tool_catalog import function_tool
 from worker.capabilities import Capabilities
 from worker.persist import persist
@@ -39,6 +39,9 @@ class Turn:
         self._tools = [function_tool(t) if isinstance(t, str) else t for t in tools]
         self._base: dict[str, Any] | None = None
         self._first: dict[str, Any] | None = None
+        # The upstream conversation this attempt made for ours, not stored yet: it goes with the
+        # attempt's next write (`shared.jobs.lifecycle.adopt`).
+        self.unsaved_conversation: str | None = None
 
     def is_server_tool(self, name: str) -> bool:
         return name in self.server_tools
@@ -69,8 +72,8 @@ class Turn:
         goes to a new one rebuilt from the gateway's record (a dead attempt changes nothing in
         a previous_response chain or in local history)."""
         params = self.first_params()
-        if "conversation" not in params:
-            return params
+        if "conversation" not in params or self.unsaved_conversation is not None:
+            return params  # one this attempt made holds nothing of a dead attempt's
         try:
             return self.rebuilt(params, "conversation", why="an earlier attempt died in it")
         except NothingToRebuild:
@@ -127,6 +130,9 @@ class Turn:
             client.conversations.items.create(
                 created.id, items=items[start : start + SEED_ITEMS_PER_CALL]
             )
+        if lost_id == self.unsaved_conversation:  # never stored: the new one goes in its place
+            self.unsaved_conversation = created.id
+            return created.id
         return persist(partial(replace_upstream_id, conversation_id, lost_id, created.id))
 
     def _base_params(self) -> dict[str, Any]:
@@ -164,9 +170,7 @@ class Turn:
                 created = get_openai_client().conversations.create(
                     metadata={"gateway_conversation_id": claim.conversation_id}
                 )
-                upstream_id = persist(
-                    partial(set_conversation_upstream_id, claim.conversation_id, created.id)
-                )
+                upstream_id = self.unsaved_conversation = created.id
             return {**params, "conversation": upstream_id}
         if mode == "previous_response":
             if claim.conversation_last_response_id:

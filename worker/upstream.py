@@ -120,8 +120,11 @@ def run_response(
     resume_id: str | None,
     background: bool,
     cancel: CancelToken,
+    unsaved_conversation: str | None = None,
 ) -> UpstreamResponse:
-    """Create (or resume) one response and stream it to its end; answer the final response."""
+    """Create (or resume) one response and stream it to its end; answer the final response. The
+    upstream conversation the attempt made and has not stored yet, if any, is stored with a
+    background response's id."""
     client = get_openai_client()
     response_id = resume_id
     for _ in range(RESUMES_PER_RESPONSE + 1):
@@ -134,7 +137,7 @@ def run_response(
                     stream = response_events(client, params, background)
                 cancel.watch(stream, response_id)
                 record = response_id is None and background
-                final = _follow(stream, claim, relay, cancel, record=record)
+                final = _follow(stream, claim, relay, cancel, record, unsaved_conversation)
         except openai.APIConnectionError:
             cancel.check()
             response_id = response_id or relay.created_id
@@ -173,7 +176,12 @@ def _flushing(relay: DeltaRelay) -> Iterator[None]:
 
 
 def _follow(
-    stream: Stream[object], claim: Claim, relay: DeltaRelay, cancel: CancelToken, record: bool
+    stream: Stream[object],
+    claim: Claim,
+    relay: DeltaRelay,
+    cancel: CancelToken,
+    record: bool,
+    unsaved_conversation: str | None,
 ) -> UpstreamResponse | None:
     final: UpstreamResponse | None = None
     with stream, _flushing(relay):
@@ -198,7 +206,10 @@ def _follow(
                 log.debug("upstream response created")
                 if record:  # a background response: resumable, and cancellable upstream
                     cancel.watch(stream, created_id)
-                    persist(partial(record_upstream_response_id, claim, created_id))
+                    record_ids = partial(
+                        record_upstream_response_id, claim, created_id, unsaved_conversation
+                    )
+                    persist(record_ids)
             elif kind in END_EVENTS:
                 final = _response(event)
     return final

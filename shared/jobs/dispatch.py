@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from shared.core import task_names
 from shared.core.celery_app import celery_app
 from shared.core.clock import utcnow
-from shared.core.db import read_session, write_session
+from shared.core.db import read_connection, write_session
 from shared.core.errors import DatabaseUnavailable
 from shared.core.models import Job, User
 from shared.core.redis_client import get_redis
@@ -201,8 +201,8 @@ def _worth_a_pass() -> bool:
     """Whether a pass could send anything: the broker has room and a job is ready. Checked
     without a lock: a full broker (the common case under load) or nothing ready (an idle
     gateway) costs one read, and a job that becomes ready later asks for its own pass."""
-    with read_session() as session:
-        facts = session.execute(_PASS_FACTS).mappings().one()
+    with read_connection() as connection:
+        facts = connection.execute(_PASS_FACTS).mappings().one()
     return _free_slots(facts["pending"]) > 0 and bool(facts["ready"])
 
 

@@ -176,32 +176,40 @@ def renew_leases(held: list[tuple[str, int]]) -> list[str]:
         )
 
 
-def record_upstream_response_id(claim: Claim, response_id: str) -> bool:
-    """Store the upstream response id as soon as it exists, so a retry can resume it."""
+def record_upstream_response_id(
+    claim: Claim, response_id: str, conversation_upstream_id: str | None = None
+) -> bool:
+    """Store the upstream response id as soon as it exists, so a retry can resume it; with it,
+    the upstream conversation this attempt made for the job's, if any (see `adopt`)."""
     with write_session() as session:
-        return _update_fenced(session, claim, _POINT_AT_RESPONSE, response_id=response_id)
+        if not _update_fenced(session, claim, _POINT_AT_RESPONSE, response_id=response_id):
+            return False
+        adopt(session, claim, conversation_upstream_id)
+    return True
 
 
-def set_conversation_upstream_id(conversation_id: str, upstream_id: str) -> str:
-    """Keep the first upstream conversation made for ours; answer the one that is kept."""
-    with write_session() as session:
-        if affected(
-            session,
+def adopt(session: Session, claim: Claim, conversation_upstream_id: str | None) -> None:
+    """Make `conversation_upstream_id`, the upstream conversation this attempt made, the job's
+    conversation's upstream one, unless it has one already. It rides on the attempt's next write
+    (the response's id, a stored response, or the end) instead of a transaction of its own: an
+    attempt lost before that write leaves an empty upstream conversation behind, nothing it
+    generated."""
+    if conversation_upstream_id is not None and claim.conversation_id is not None:
+        session.connection().execute(
             _ADOPT_UPSTREAM_CONVERSATION,
-            {"conversation_id": conversation_id, "upstream": upstream_id},
-        ):
-            return upstream_id
-        kept = session.scalar(
-            select(Conversation.upstream_id).where(Conversation.id == conversation_id)
+            {"conversation_id": claim.conversation_id, "upstream": conversation_upstream_id},
         )
-    return kept or upstream_id
 
 
-def store_response(claim: Claim, response: Response) -> bool:
-    """Add one upstream response to the history, once, while this attempt still holds the job."""
+def store_response(
+    claim: Claim, response: Response, conversation_upstream_id: str | None = None
+) -> bool:
+    """Add one upstream response to the history, once, while this attempt still holds the job;
+    with it, the upstream conversation this attempt made, if any (see `adopt`)."""
     with write_session() as session:
         if not _update_fenced(session, claim, _POINT_AT_RESPONSE, response_id=response.id):
             return False
+        adopt(session, claim, conversation_upstream_id)
         _add_response(session, response)
         if claim.conversation_id:
             lock_conversation(session, claim.conversation_id, response.id)
@@ -231,8 +239,9 @@ def job_responses(job_id: str) -> list[Response]:
         )
 
 
-def finish_job(claim: Claim, outcome: Outcome) -> bool:
-    """Store the attempt's outcome; answer False if the attempt no longer holds the job."""
+def finish_job(claim: Claim, outcome: Outcome, conversation_upstream_id: str | None = None) -> bool:
+    """Store the attempt's outcome, and the upstream conversation it made, if any (see `adopt`);
+    answer False if the attempt no longer holds the job."""
     response = outcome.response
     change = Change(
         status=outcome.status,
@@ -253,6 +262,7 @@ def finish_job(claim: Claim, outcome: Outcome) -> bool:
             # The job is another attempt's: the conversation must not point at this response.
             jobs.session.rollback()
             return False
+        adopt(jobs.session, claim, conversation_upstream_id)
         if response is not None:
             _add_response(jobs.session, response)
     return True

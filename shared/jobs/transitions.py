@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, bindparam, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from shared.accounts.usage import Tokens, record_finished_jobs
@@ -128,13 +128,26 @@ def moving_jobs() -> Iterator[JobMoves]:
     moves.announce()
 
 
-def release_next_in_conversation(session: Session, conversation_id: str) -> None:
-    """Make the conversation's next job ready once no earlier one is unfinished."""
-    next_job = session.scalar(
-        select(Job)
-        .where(Job.conversation_id == conversation_id, Job.status.in_(states.ACTIVE))
+# The conversation's first unfinished job, made ready if it was blocked: one statement, built
+# once (a job's end is on every job's path).
+_RELEASE_NEXT = (
+    update(Job)
+    .where(
+        Job.id
+        == select(Job.id)
+        .where(
+            Job.conversation_id == bindparam("conversation"),
+            Job.status.in_(sorted(states.ACTIVE)),
+        )
         .order_by(Job.conversation_seq)
         .limit(1)
+        .scalar_subquery(),
+        Job.queue_state == states.BLOCKED,
     )
-    if next_job is not None and next_job.queue_state == states.BLOCKED:
-        next_job.queue_state = states.READY
+    .values(queue_state=states.READY)
+)
+
+
+def release_next_in_conversation(session: Session, conversation_id: str) -> None:
+    """Make the conversation's next job ready once no earlier one is unfinished."""
+    session.connection().execute(_RELEASE_NEXT, {"conversation": conversation_id})

@@ -90,6 +90,7 @@ def fresh_clone(tmp_path: Path) -> Iterator[tuple[Terminal, str, Path]]:
         API_WORKERS="1",
         API_METRICS_DIR=str(elsewhere / "api-metrics"),
         OFFLINE_OPENAI_PORT=str(free_port()),
+        OFFLINE_WEATHER_PORT=str(free_port()),
         WORKER_CONCURRENCY="4",
         WORKER_METRICS_PORT="0",
         BEAT_METRICS_PORT="0",

@@ -83,15 +83,17 @@ def test_an_outcome_the_database_refuses_fails_the_job_instead_of_looping(
     assert claim is not None
     stored: list[lifecycle.Outcome] = []
 
-    def finish_job(claim: lifecycle.Claim, outcome: lifecycle.Outcome) -> bool:
+    def finish_job(
+        claim: lifecycle.Claim, outcome: lifecycle.Outcome, conversation: str | None
+    ) -> bool:
         stored.append(outcome)
         if len(stored) == 1:
             raise DataError("INSERT …", {}, ValueError("string contains NUL"))
-        return lifecycle.finish_job(claim, outcome)
+        return lifecycle.finish_job(claim, outcome, conversation)
 
     monkeypatch.setattr(runner, "finish_job", finish_job)
     completed = lifecycle.Outcome(status="completed", result={"output_text": "x"})
-    assert runner._store(claim, completed)
+    assert runner._store(claim, completed, None)
     body = get_job("u", job.id)
     assert body["status"] == "failed"
     assert body["error"]["code"] == "internal_error"

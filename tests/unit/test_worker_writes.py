@@ -14,9 +14,12 @@ from shared.core.db import read_session
 from shared.core.errors import DatabaseUnavailable
 from shared.core.models import Conversation, File
 from shared.files import create_file, delete_file
-from shared.jobs.lifecycle import claim_job
+from shared.jobs import states
+from shared.jobs.lifecycle import Outcome, claim_job, finish_job
 from tests.unit.chats import submit
-from worker import persist, turns, upstream_files
+from tests.unit.test_upstream_events import RESPONSE, sse, upstream_streaming
+from worker import persist, turns, upstream, upstream_files
+from worker.cancellation import CancelToken
 from worker.capabilities import Capabilities
 from worker.upstream import UpstreamFailure
 
@@ -55,15 +58,27 @@ def refuse_once(monkeypatch: pytest.MonkeyPatch, module: ModuleType, name: str) 
 def test_the_upstream_conversations_id_is_stored_through_a_busy_database(
     sent: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """It rides on the attempt's next write, the background response's id."""
     job = submit()  # a new conversation: its first job makes the upstream one
     claim = claim_job(job.id)
     assert claim is not None and claim.conversation_id is not None
     fake_upstream(monkeypatch, turns, "conversations", made="conv_upstream")
-    tries = refuse_once(monkeypatch, turns, "set_conversation_upstream_id")
     caps = Capabilities(conversations=True, previous_response=True, background=True, retrieve=True)
-    params = turns.Turn(claim, caps).first_params()
-    assert params["conversation"] == "conv_upstream"
-    assert tries == [claim.conversation_id, claim.conversation_id]
+    turn = turns.Turn(claim, caps)
+    assert turn.first_params()["conversation"] == "conv_upstream"
+    upstream_streaming(
+        monkeypatch,
+        sse(
+            {"type": "response.created", "sequence_number": 0, "response": RESPONSE},
+            {"type": "response.completed", "sequence_number": 1, "response": RESPONSE},
+        ),
+    )
+    tries = refuse_once(monkeypatch, upstream, "record_upstream_response_id")
+    relay = upstream.DeltaRelay(claim.job_id, resuming=False)
+    params = turn.first_params()
+    cancel = CancelToken(claim.job_id)
+    upstream.run_response(claim, params, relay, None, True, cancel, turn.unsaved_conversation)
+    assert tries == [claim, claim]
     with read_session() as session:
         assert session.get_one(Conversation, claim.conversation_id).upstream_id == "conv_upstream"
 
@@ -108,3 +123,13 @@ def test_a_file_deleted_while_its_copy_uploads_fails_the_job_and_drops_the_copy(
         upstream_files.upstream_file_id(file_id)
     assert failed.value.code == "file_not_found"
     assert sent == [(task_names.DELETE_UPSTREAM_FILE, ["file-orphan"])]
+
+
+def test_an_upstream_conversation_not_stored_by_then_is_stored_with_the_jobs_end() -> None:
+    """Without background mode no response id is stored mid-stream: the end carries it."""
+    claim = claim_job(submit().id)
+    assert claim is not None and claim.conversation_id is not None
+    outcome = Outcome(status=states.COMPLETED, result={"output_text": "hi"})
+    assert finish_job(claim, outcome, "conv_upstream")
+    with read_session() as session:
+        assert session.get_one(Conversation, claim.conversation_id).upstream_id == "conv_upstream"
