@@ -257,6 +257,29 @@ def cmd_jobs(gateway: Gateway, args: SimpleNamespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_deliveries(gateway: Gateway, args: SimpleNamespace, out: TextIO) -> int:
+    if args.redeliver:
+        gateway.redeliver(args.job_id)
+    page = gateway.deliveries(args.job_id)
+    if args.json:
+        emit_json(out, page.data)
+        return 0
+    rows = [
+        [d["id"], d["event_type"], d["status"], str(len(d["attempts"])), last_answer(d), d["url"]]
+        for d in page
+    ]
+    out.write(table(["WEBHOOK-ID", "EVENT", "STATUS", "ATTEMPTS", "LAST", "URL"], rows) + "\n")
+    return 0
+
+
+def last_answer(delivery: Json) -> str:
+    """The last attempt's status code, or why it had none."""
+    if not delivery["attempts"]:
+        return "-"
+    last = delivery["attempts"][-1]
+    return str(last["status_code"]) if last["status_code"] is not None else str(last["error"])
+
+
 def cmd_job(gateway: Gateway, args: SimpleNamespace, out: TextIO) -> int:
     job = gateway.job(args.job_id)
     if args.wait:
@@ -386,6 +409,14 @@ def close(**params: Any) -> None:
 @common_options
 def jobs(**params: Any) -> None:
     run(cmd_jobs, params)
+
+
+@cli.command(help="a job's webhook deliveries and their attempts")
+@click.argument("job_id")
+@click.option("--redeliver", is_flag=True, help="send the job's event again first (a new id)")
+@common_options
+def deliveries(**params: Any) -> None:
+    run(cmd_deliveries, params)
 
 
 @cli.command(help="one job")

@@ -294,3 +294,45 @@ def test_the_cli_prints_usage_against_the_budget(monkeypatch: pytest.MonkeyPatch
         "today: 42 tokens of 100 (58 left), resets 2030-05-18 00:00 UTC",
         "this month: 42 tokens (no budget)",
     ]
+
+
+DELIVERY = {
+    "id": "msg_1",
+    "object": "webhook.delivery",
+    "job_id": "job_1",
+    "event_type": "job.completed",
+    "url": "https://hooks.example.com/gw",
+    "status": "pending",
+    "created_at": 1,
+    "next_attempt_at": 2,
+    "finished_at": None,
+    "attempts": [
+        {
+            "attempted_at": 1,
+            "duration_ms": 3,
+            "status_code": 500,
+            "error": None,
+            "next_attempt_at": 2,
+        }
+    ],
+}
+
+
+def test_the_cli_lists_a_jobs_deliveries_and_redelivers_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    listing = {"object": "list", "data": [DELIVERY], "has_more": False}
+    gateway, seen = recording_gateway(
+        [httpx.Response(202, json={**DELIVERY, "id": "msg_2"}), httpx.Response(200, json=listing)]
+    )
+    monkeypatch.setattr(cli, "connect", lambda args: gateway)
+    printed = CliRunner().invoke(cli.cli, ["deliveries", "job_1", "--redeliver", "--token", "t"])
+    assert printed.exit_code == 0, printed.output
+    assert [(r.method, r.url.path) for r in seen] == [
+        ("POST", "/v1/jobs/job_1/deliveries/redeliver"),
+        ("GET", "/v1/jobs/job_1/deliveries"),
+    ]
+    assert printed.output.splitlines() == [
+        "WEBHOOK-ID  EVENT          STATUS   ATTEMPTS  LAST  URL",
+        "msg_1       job.completed  pending  1         500   https://hooks.example.com/gw",
+    ]
