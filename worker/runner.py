@@ -148,9 +148,10 @@ def execute(turn: turns.Turn, cancel: CancelToken, history: list[Response]) -> O
             turn.unsaved_conversation = None  # stored with the background response's id
         return final
 
+    sent: list[Any] | None = None
     if claim.pending_tool_outputs:
         final = run_placed(turn, turn.continuation(claim.pending_tool_outputs), create)
-        sent: list[Any] | None = claim.pending_tool_outputs
+        sent = claim.pending_tool_outputs
     elif caps.background and claim.upstream_response_id:
         try:
             final = run_response(
@@ -158,14 +159,9 @@ def execute(turn: turns.Turn, cancel: CancelToken, history: list[Response]) -> O
             )
         except openai.NotFoundError:  # the upstream forgot the response: ask again
             log.warning("upstream no longer has response %s", claim.upstream_response_id)
-            final = run_placed(turn, turn.first_params_again(), create)
-        sent = None
-    elif claim.attempt > 1:
-        final = run_placed(turn, turn.first_params_again(), create)
-        sent = None
+            final = run_placed(turn, turn.opening_params(), create)
     else:
-        final = run_placed(turn, turn.first_params(), create)
-        sent = None
+        final = run_placed(turn, turn.opening_params(), create)
     rounds = 0
     while True:
         add_log_fields(upstream_response_id=final.id)

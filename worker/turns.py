@@ -66,14 +66,18 @@ class Turn:
             return {**params, "input": outputs, "previous_response_id": earlier[-1].id}
         return {**params, "input": _items(params["input"]) + _made(earlier) + outputs}
 
-    def first_params_again(self) -> dict[str, Any]:
-        """The first request of a job run again after an attempt that died. That attempt may
-        have left this turn's input, and an answer, in the upstream conversation, so the turn
-        goes to a new one rebuilt from the gateway's record (a dead attempt changes nothing in
-        a previous_response chain or in local history)."""
+    def opening_params(self) -> dict[str, Any]:
+        """The job's first request. An attempt that died before this one may have left this
+        turn's input, and an answer, in the upstream conversation, so a job run again goes to a
+        new one rebuilt from the gateway's record (a dead attempt changes nothing in a
+        previous_response chain or in local history, nor in a conversation this attempt made)."""
         params = self.first_params()
-        if "conversation" not in params or self.unsaved_conversation is not None:
-            return params  # one this attempt made holds nothing of a dead attempt's
+        if (
+            self.claim.attempt == 1
+            or "conversation" not in params
+            or self.unsaved_conversation is not None
+        ):
+            return params
         try:
             return self.rebuilt(params, "conversation", why="an earlier attempt died in it")
         except NothingToRebuild:
