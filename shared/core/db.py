@@ -181,11 +181,12 @@ def read_connection() -> Iterator[Connection]:
 
 
 @contextmanager
-def write_session() -> Iterator[Session]:
-    """A session whose work commits as one transaction, or not at all."""
+def write_session(asked_at: float | None = None) -> Iterator[Session]:
+    """A session whose work commits as one transaction, or not at all. On SQLite it waits for
+    the writer's turn until SQLITE_BUSY_SECONDS after `asked_at` (by default, now)."""
     engine = get_engine()
     with (
-        _writer_turn(engine) as deadline,
+        _writer_turn(engine, asked_at) as deadline,
         _session_factory(engine)() as session,
         _database_errors(),
     ):
@@ -202,16 +203,16 @@ _sqlite_writer = threading.Lock()
 
 
 @contextmanager
-def _writer_turn(engine: Engine) -> Iterator[float]:
+def _writer_turn(engine: Engine, asked_at: float | None) -> Iterator[float]:
     """SQLite has one writer at a time. Writers take turns on locks that let the next one in at
     once: threads of a process on a Python lock, processes on a file lock beside the database.
     Left to SQLite's busy handler they would sleep in steps of up to 100 ms each, and
     throughput would collapse under contention. Yields the deadline of the whole wait."""
-    deadline = time.monotonic() + SQLITE_BUSY_SECONDS
+    deadline = (asked_at or time.monotonic()) + SQLITE_BUSY_SECONDS
     if engine.dialect.name != "sqlite":
         yield deadline
         return
-    if not _sqlite_writer.acquire(timeout=SQLITE_BUSY_SECONDS):
+    if not _sqlite_writer.acquire(timeout=max(0.0, deadline - time.monotonic())):
         raise _busy()
     try:
         lock_file = _writer_lock_file(engine.url.database)

@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 
 from shared.core.clock import utcnow
 from shared.core.db import affected, insert_unless_present, read_session, row_values, write_session
+from shared.core.group_commit import Undo, grouped_write
 from shared.core.models import Conversation, Job, Response
 from shared.core.settings import get_settings
 from shared.jobs import events, states
-from shared.jobs.transitions import Change, moving_jobs
+from shared.jobs.transitions import Change, JobMoves
 
 
 @dataclass(frozen=True)
@@ -129,9 +130,8 @@ _POINT_CONVERSATION = _CONVERSATION_ROW.values(last_response_id=bindparam("respo
 def claim_job(job_id: str) -> Claim | None:
     """Take a sent job for this worker; None if it is finished, held elsewhere or unknown."""
     now = utcnow()
-    with write_session() as session:
-        params = {"job_id": job_id, "now": now, "lease_until": _lease_deadline()}
-        job = session.connection().execute(_CLAIM, params).one_or_none()
+    params = {"job_id": job_id, "now": now, "lease_until": _lease_deadline()}
+    job = grouped_write(lambda session: session.connection().execute(_CLAIM, params).one_or_none())
     if job is None:
         return None
     claim = Claim(
@@ -181,11 +181,14 @@ def record_upstream_response_id(
 ) -> bool:
     """Store the upstream response id as soon as it exists, so a retry can resume it; with it,
     the upstream conversation this attempt made for the job's, if any (see `adopt`)."""
-    with write_session() as session:
+
+    def record(session: Session) -> bool:
         if not _update_fenced(session, claim, _POINT_AT_RESPONSE, response_id=response_id):
             return False
         adopt(session, claim, conversation_upstream_id)
-    return True
+        return True
+
+    return grouped_write(record)
 
 
 def adopt(session: Session, claim: Claim, conversation_upstream_id: str | None) -> None:
@@ -206,14 +209,17 @@ def store_response(
 ) -> bool:
     """Add one upstream response to the history, once, while this attempt still holds the job;
     with it, the upstream conversation this attempt made, if any (see `adopt`)."""
-    with write_session() as session:
+
+    def store(session: Session) -> bool:
         if not _update_fenced(session, claim, _POINT_AT_RESPONSE, response_id=response.id):
             return False
         adopt(session, claim, conversation_upstream_id)
         _add_response(session, response)
         if claim.conversation_id:
             lock_conversation(session, claim.conversation_id, response.id)
-    return True
+        return True
+
+    return grouped_write(store)
 
 
 def _update_fenced(session: Session, claim: Claim, statement: Update, **params: Any) -> bool:
@@ -255,16 +261,23 @@ def finish_job(claim: Claim, outcome: Outcome, conversation_upstream_id: str | N
         Job.attempts == claim.attempt,
         Job.status == states.IN_PROGRESS,
     )
-    with moving_jobs() as jobs:
+
+    def finish(session: Session) -> JobMoves:
+        jobs = JobMoves(session)
         if claim.conversation_id:
-            lock_conversation(jobs.session, claim.conversation_id, change.response_id)
+            lock_conversation(session, claim.conversation_id, change.response_id)
         if not jobs.move(fence, change):
             # The job is another attempt's: the conversation must not point at this response.
-            jobs.session.rollback()
-            return False
-        adopt(jobs.session, claim, conversation_upstream_id)
+            raise Undo(None)
+        adopt(session, claim, conversation_upstream_id)
         if response is not None:
-            _add_response(jobs.session, response)
+            _add_response(session, response)
+        return jobs
+
+    moved: JobMoves | None = grouped_write(finish)
+    if moved is None:
+        return False
+    moved.announce()
     return True
 
 

@@ -17,6 +17,7 @@ from shared.accounts.tokens import ensure_user
 from shared.core.clock import utcnow
 from shared.core.db import insert_new, write_session
 from shared.core.errors import Conflict, InvalidInput, not_found
+from shared.core.group_commit import grouped_write
 from shared.core.ids import new_id
 from shared.core.models import Conversation, Job
 from shared.core.settings import get_settings
@@ -60,13 +61,16 @@ def submit_job(submission: JobSubmission) -> tuple[Job, bool]:
     digest = submission.request_hash() if submission.idempotency_key else None
     # Built before the write transaction: on SQLite its time is the one writer's turn.
     job, conversation = _new_rows(submission, digest)
+
+    def store(session: Session) -> tuple[Job, dispatch.Placement | None]:
+        if submission.idempotency_key:
+            earlier = _earlier_job(session, submission, digest)
+            if earlier is not None:
+                return earlier, None
+        return job, _store_job(session, submission, job, conversation)
+
     try:
-        with write_session() as session:
-            if submission.idempotency_key:
-                earlier = _earlier_job(session, submission, digest)
-                if earlier is not None:
-                    return earlier, False
-            placement = _store_job(session, submission, job, conversation)
+        stored, placement = grouped_write(store)
     except IntegrityError:
         if not submission.idempotency_key:
             raise
@@ -76,6 +80,8 @@ def submit_job(submission: JobSubmission) -> tuple[Job, bool]:
         if earlier is None:
             raise
         return earlier, False
+    if placement is None:
+        return stored, False
     if placement is dispatch.Placement.SENT:
         dispatch.send_job(job.id)
     elif placement is dispatch.Placement.PASS:
