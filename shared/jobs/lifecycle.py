@@ -256,17 +256,12 @@ def finish_job(claim: Claim, outcome: Outcome, conversation_upstream_id: str | N
         required_action=outcome.required_action,
         response_id=response.id if response else None,
     )
-    fence = (
-        Job.id == claim.job_id,
-        Job.attempts == claim.attempt,
-        Job.status == states.IN_PROGRESS,
-    )
 
     def finish(session: Session) -> JobMoves:
         jobs = JobMoves(session)
         if claim.conversation_id:
             lock_conversation(session, claim.conversation_id, change.response_id)
-        if not jobs.move(fence, change):
+        if not jobs.move_held(claim.job_id, claim.attempt, change):
             # The job is another attempt's: the conversation must not point at this response.
             raise Undo(None)
         adopt(session, claim, conversation_upstream_id)

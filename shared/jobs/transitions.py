@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, select, update
+from sqlalchemy import JSON, ColumnElement, Update, bindparam, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from shared.accounts.usage import Tokens, record_finished_jobs
@@ -58,40 +59,25 @@ class JobMoves:
 
     def move(self, where: Sequence[ColumnElement[bool]], change: Change) -> list[str]:
         """Move every job matching `where` that may go to `change.status`; answer their ids."""
+        statement = _moving(change).where(*where)
+        return self._moved_by(statement, change, {})
+
+    def move_held(self, job_id: str, attempt: int, change: Change) -> bool:
+        """Move the job a worker's `attempt` holds (in progress); False if it holds it no more.
+        The worker's end of every job: its statement is built once."""
+        params = {"held_job_id": job_id, "held_attempt": attempt}
+        return bool(self._moved_by(_moving_held(*_shape(change)), change, params))
+
+    def _moved_by(self, statement: Update, change: Change, params: dict[str, Any]) -> list[str]:
         now = utcnow()
-        values: dict[str, Any] = {
-            "status": change.status,
-            "result": change.result,
-            "error": change.error,
-            "required_action": change.required_action,
-            "queue_state": None,
-            "lease_expires_at": None,
-            "finished_at": now if change.finished else None,
+        params |= {
+            "new_result": change.result,
+            "new_error": change.error,
+            "new_required_action": change.required_action,
+            "new_finished_at": now if change.finished else None,
+            "new_response_id": change.response_id,
         }
-        if change.finished or change.response_id is not None:
-            values["pending_tool_outputs"] = None
-        if change.response_id is not None:
-            values["upstream_response_id"] = change.response_id
-        returned: list[InstrumentedAttribute[Any]] = [
-            Job.id,
-            Job.conversation_id,
-            Job.user_id,
-            Job.webhook_url,
-        ]
-        if change.finished:
-            # Its tokens are counted by the model it asked for, read here rather than with
-            # `request->>'model'`: PostgreSQL reads no field of a JSON value holding \u0000.
-            returned.append(Job.request)
-        rows = (
-            self.session.connection()
-            .execute(
-                update(Job)
-                .where(Job.status.in_(states.sources_of(change.status)), *where)
-                .values(values)
-                .returning(*returned)
-            )
-            .all()
-        )
+        rows = self.session.connection().execute(statement, params).all()
         if change.finished:
             for conversation_id in {row.conversation_id for row in rows} - {None}:
                 release_next_in_conversation(self.session, conversation_id)
@@ -126,6 +112,63 @@ def moving_jobs() -> Iterator[JobMoves]:
         moves = JobMoves(session)
         yield moves
     moves.announce()
+
+
+def _shape(change: Change) -> tuple[str, bool]:
+    return change.status, change.response_id is not None
+
+
+def _moving(change: Change) -> Update:
+    return _moving_any(*_shape(change))
+
+
+# None is SQL NULL, as it is given literally to `values()`, not JSON's null.
+_JSON_OR_NULL = JSON(none_as_null=True)
+
+
+@lru_cache(maxsize=32)
+def _moving_any(status: str, points_at_response: bool) -> Update:
+    """A move to `status` of the jobs that may go there (add the WHERE of which), its values
+    bound by name: built once for each shape, since building it costs more CPU than running it."""
+    finished = status in states.TERMINAL
+    values: dict[str, Any] = {
+        "status": status,
+        "result": bindparam("new_result", type_=_JSON_OR_NULL),
+        "error": bindparam("new_error", type_=_JSON_OR_NULL),
+        "required_action": bindparam("new_required_action", type_=_JSON_OR_NULL),
+        "queue_state": None,
+        "lease_expires_at": None,
+        "finished_at": bindparam("new_finished_at", type_=Job.finished_at.type),
+    }
+    if finished or points_at_response:
+        values["pending_tool_outputs"] = None
+    if points_at_response:
+        values["upstream_response_id"] = bindparam("new_response_id")
+    returned: list[InstrumentedAttribute[Any]] = [
+        Job.id,
+        Job.conversation_id,
+        Job.user_id,
+        Job.webhook_url,
+    ]
+    if finished:
+        # Its tokens are counted by the model it asked for, read here rather than with
+        # `request->>'model'`: PostgreSQL reads no field of a JSON value holding \u0000.
+        returned.append(Job.request)
+    return (
+        update(Job)
+        .where(Job.status.in_(states.sources_of(status)))
+        .values(values)
+        .returning(*returned)
+    )
+
+
+@lru_cache(maxsize=32)
+def _moving_held(status: str, points_at_response: bool) -> Update:
+    return _moving_any(status, points_at_response).where(
+        Job.id == bindparam("held_job_id"),
+        Job.attempts == bindparam("held_attempt"),
+        Job.status == states.IN_PROGRESS,
+    )
 
 
 # The conversation's first unfinished job, made ready if it was blocked: one statement, built
