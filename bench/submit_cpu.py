@@ -114,8 +114,12 @@ def measure(database: str, submits: int, profile: cProfile.Profile | None = None
 def floor_request_cost(stack: Stack, requests: int) -> Cost:
     """One request to the submit floor's app, through its own test client in this process (the
     environment already the stack's: the app reads its database and broker from it)."""
+    from bench.bare_celery import app as bare_celery
     from bench.floor_submit_app import app, create_table
 
+    # The bare Celery app read REDIS_URL when first imported, maybe before this process took
+    # the stack's environment: its tasks go to the stack's Redis.
+    bare_celery.conf.broker_url = stack.redis_url
     create_table(stack.database_url)
     client = app.test_client()
 
