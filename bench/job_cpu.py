@@ -17,6 +17,7 @@ import argparse
 import cProfile
 import os
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -61,6 +62,8 @@ class JobCpu:
     continued_job: Measured  # a chat job in a conversation with one exchange
     two_calls: Measured  # floor of the first: conversations.create, a response streamed in it
     one_call: Measured  # floor of the second: a response streamed in an existing conversation
+    # The worker's own writes and events for a continuing job, with no upstream call at all.
+    bookkeeping: Measured
 
 
 def measured_with_upstream(upstream: Process, run: Callable[[], Cost], times: int) -> Measured:
@@ -92,10 +95,12 @@ def measure(database: str, jobs: int, profile: cProfile.Profile | None = None) -
         new_job = run_jobs(upstream, [job_id for job_id, _ in firsts], profile)
         seconds = submit_chats(stack, [conversation for _, conversation in firsts])
         continued_job = run_jobs(upstream, [job_id for job_id, _ in seconds], None)
+        thirds = submit_chats(stack, [conversation for _, conversation in firsts])
+        bookkeeping = keep_books(upstream, [job_id for job_id, _ in thirds])
         # A job this process did not run (say, settings read before the environment was set)
         # would make the figures meaningless.
         statuses = Counter(timing.status for timing in job_timings(stack.database_url))
-        assert statuses == {"completed": 2 * (WARMUP + jobs)}, f"not every job ran: {statuses}"
+        assert statuses == {"completed": 3 * (WARMUP + jobs)}, f"not every job ran: {statuses}"
         client, model = get_openai_client(), get_settings().OPENAI_MODEL
         conversations: list[str] = []
         two_calls = measured_with_upstream(
@@ -113,7 +118,7 @@ def measure(database: str, jobs: int, profile: cProfile.Profile | None = None) -
         )
     finally:
         stack.stop()
-    return JobCpu(new_job, continued_job, two_calls, one_call)
+    return JobCpu(new_job, continued_job, two_calls, one_call, bookkeeping)
 
 
 def submit_chats(stack: Stack, conversations: list[str | None]) -> list[tuple[str, str]]:
@@ -129,24 +134,82 @@ def submit_chats(stack: Stack, conversations: list[str | None]) -> list[tuple[st
     return answers
 
 
-def run_jobs(upstream: Process, job_ids: list[str], profile: cProfile.Profile | None) -> Measured:
-    """`runner.run_job` on each of `job_ids` (every queued job claimable, as if its message had
-    arrived): the first WARMUP unmeasured, the rest measured."""
+def mark_queued_jobs_sent() -> None:
+    """Every queued job claimable, as if its message had arrived."""
     from shared.core.db import write_session
     from shared.core.models import Job
     from shared.jobs import states
-    from worker import runner
 
     with write_session() as session:
         session.execute(
             update(Job).where(Job.status == states.QUEUED).values(queue_state=states.SENT)
         )
+
+
+def run_jobs(upstream: Process, job_ids: list[str], profile: cProfile.Profile | None) -> Measured:
+    """`runner.run_job` on each of `job_ids` (every queued job claimable, as if its message had
+    arrived): the first WARMUP unmeasured, the rest measured."""
+    from worker import runner
+
+    mark_queued_jobs_sent()
     for job_id in job_ids[:WARMUP]:
         runner.run_job(job_id)
     measured: Iterator[str] = iter(job_ids[WARMUP:])
     times = len(job_ids) - WARMUP
     return measured_with_upstream(
         upstream, lambda: cost_each(lambda: runner.run_job(next(measured)), times, profile), times
+    )
+
+
+def keep_books(upstream: Process, job_ids: list[str]) -> Measured:
+    """For each of `job_ids` (jobs continuing a conversation), what the worker writes and
+    publishes for a job through its own functions, without calling the upstream: the claim (and
+    its status event), the upstream response's id, one text event, the end with the response in
+    the history (and its status event). What the design costs a job at the least, as written."""
+    from shared.core.models import Response
+    from shared.jobs import events, states
+    from shared.jobs.lifecycle import Outcome, claim_job, finish_job, record_upstream_response_id
+
+    mark_queued_jobs_sent()
+    usage = {"input_tokens": 12, "output_tokens": 8, "total_tokens": 20}
+    text = "[offline] an answer of a few words"
+    output = [
+        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}
+    ]
+
+    def one(job_id: str) -> None:
+        claim = claim_job(job_id)
+        assert claim is not None, f"job {job_id} could not be claimed"
+        response_id = f"resp_{uuid.uuid4().hex}"
+        record_upstream_response_id(claim, response_id)
+        events.publish_delta(job_id, text, 3)
+        response = Response(
+            id=response_id,
+            job_id=job_id,
+            user_id=claim.user_id,
+            conversation_id=claim.conversation_id,
+            model="offline",
+            status="completed",
+            output_text=text,
+            input_items=None,
+            output=output,
+            usage=usage,
+        )
+        result = {
+            "response_id": response_id,
+            "output_text": text,
+            "output": output,
+            "usage": usage,
+            "parsed": None,
+        }
+        assert finish_job(claim, Outcome(states.COMPLETED, result=result, response=response))
+
+    for job_id in job_ids[:WARMUP]:
+        one(job_id)
+    measured: Iterator[str] = iter(job_ids[WARMUP:])
+    times = len(job_ids) - WARMUP
+    return measured_with_upstream(
+        upstream, lambda: cost_each(lambda: one(next(measured)), times), times
     )
 
 
@@ -164,6 +227,11 @@ def main() -> None:
         (f"{args.jobs} chat jobs continuing one ({database})", cpu.continued_job, None),
         (f"floor: {args.jobs} new conversations and a response in each", cpu.two_calls, None),
         (f"floor: {args.jobs} responses in an existing conversation", cpu.one_call, None),
+        (
+            f"{args.jobs} continuing jobs' writes and events alone, no upstream",
+            cpu.bookkeeping,
+            None,
+        ),
     ]
     for what, measured, profiled in lines:
         print_cost(what, measured.cost, profiled, args.top, measured.upstream_line())

@@ -92,8 +92,14 @@ def _stderr_to(path: str) -> None:
     os.dup2(os.open(path, os.O_WRONLY | os.O_APPEND), sys.stderr.fileno())
 
 
-def worker_cpu(database: str, jobs: int) -> list[Ratio]:
+def worker_cpu(database: str, jobs: int, notes: list[str]) -> list[Ratio]:
     cpu = in_fresh_process(job_cpu.measure, database, jobs)
+    books, one_call = cpu.bookkeeping.cost.cpu, cpu.one_call.cost.cpu
+    notes.append(
+        f"not a target: the worker's writes and events for a continuing job alone, no upstream "
+        f"call ({database}): {in_ms(books)} = {books / one_call:.2f}x the one-call floor, where "
+        f"the 1.5x target leaves 0.5x"
+    )
     rows = [
         ("worker CPU, a job starting a conversation", cpu.new_job, cpu.two_calls),
         ("worker CPU, a job continuing one", cpu.continued_job, cpu.one_call),
@@ -284,8 +290,9 @@ def main() -> None:
     main_database = chosen[0]
     sizes = QUICK if args.quick else Sizes()
     started = time.monotonic()
+    notes: list[str] = []
     steps: list[tuple[str, Callable[[], list[Ratio]]]] = [
-        ("worker CPU", lambda: worker_cpu(main_database, sizes.chat_jobs)),
+        ("worker CPU", lambda: worker_cpu(main_database, sizes.chat_jobs, notes)),
         ("API CPU", lambda: api_cpu(main_database, sizes.submits)),
         ("slow upstream", lambda: slow_upstream_ratios(main_database, sizes.slow_jobs)),
         *[
@@ -305,6 +312,8 @@ def main() -> None:
         ["measure", "gateway", "floor", "ratio", "target", "met"],
         [ratio.row() for ratio in ratios],
     )
+    for note in notes:
+        print(note)
     met = sum(ratio.met for ratio in ratios)
     print(f"ratios: {met}/{len(ratios)} met")
     sys.exit(0 if met == len(ratios) else 1)
