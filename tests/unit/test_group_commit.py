@@ -49,9 +49,12 @@ def adding(user_id: str) -> Callable[[Session], str]:
     return write
 
 
-def behind_a_held_write(writes: list[Callable[[Session], Any]]) -> list[Future[Any]]:
+def behind_a_held_write(
+    writes: list[Callable[[Session], Any]], before_release: Callable[[], Any] = lambda: None
+) -> tuple[Future[str], list[Future[Any]]]:
     """Submit `writes` from threads of their own while a first write holds the transaction, so
-    that they all queue behind it; answer their futures once the first has committed."""
+    that they all queue behind it; then `before_release`, then let the first go. Answers the
+    futures of the first and of `writes`, once all have ended."""
     entered, release = threading.Event(), threading.Event()
 
     def held(session: Session) -> str:
@@ -60,15 +63,14 @@ def behind_a_held_write(writes: list[Callable[[Session], Any]]) -> list[Future[A
         assert release.wait(10)
         return "first"
 
-    pool = ThreadPoolExecutor(max_workers=len(writes) + 1)
-    first = pool.submit(grouped_write, held)
-    assert entered.wait(10)
-    futures = [pool.submit(grouped_write, write) for write in writes]
-    wait_until_queued(len(writes))
-    release.set()
-    assert first.result(10) == "first"
-    pool.shutdown(wait=True)
-    return futures
+    with ThreadPoolExecutor(max_workers=len(writes) + 1) as pool:
+        first = pool.submit(grouped_write, held)
+        assert entered.wait(10)
+        futures = [pool.submit(grouped_write, write) for write in writes]
+        wait_until_queued(len(writes))
+        before_release()
+        release.set()
+    return first, futures
 
 
 def wait_until_queued(count: int) -> None:
@@ -83,7 +85,8 @@ def wait_until_queued(count: int) -> None:
 
 
 def test_writes_that_queue_behind_one_are_committed_together(commits: list[int]) -> None:
-    futures = behind_a_held_write([adding(f"user-{n}") for n in range(20)])
+    first, futures = behind_a_held_write([adding(f"user-{n}") for n in range(20)])
+    assert first.result() == "first"
     assert [future.result() for future in futures] == [f"user-{n}" for n in range(20)]
     assert users() == {"first"} | {f"user-{n}" for n in range(20)}
     assert len(commits) == 2  # the first write's transaction, then one for the twenty
@@ -98,7 +101,8 @@ def test_a_failing_write_is_undone_alone_and_its_caller_gets_its_error() -> None
         ensure_user(session, "undone")
         raise Undo("not stored")
 
-    futures = behind_a_held_write([adding("before"), fails, undone, adding("after")])
+    first, futures = behind_a_held_write([adding("before"), fails, undone, adding("after")])
+    assert first.result() == "first"
     assert futures[0].result() == "before"
     with pytest.raises(InvalidInput):
         futures[1].result()
@@ -116,27 +120,16 @@ def test_a_batch_that_cannot_commit_fails_every_write_and_stores_nothing() -> No
 
     engine = db.get_engine()
     event.listen(engine, "commit", refuse)
-    entered, release = threading.Event(), threading.Event()
-
-    def held(session: Session) -> str:
-        ensure_user(session, "first")
-        entered.set()
-        assert release.wait(10)
-        return "first"
-
     try:
-        with ThreadPoolExecutor(max_workers=6) as pool:
-            first = pool.submit(grouped_write, held)
-            assert entered.wait(10)
-            futures = [pool.submit(grouped_write, adding(f"lost-{n}")) for n in range(5)]
-            wait_until_queued(5)
-            refusing.set()  # from now on: the first write's commit and the next batch's
-            release.set()
-            for future in [first, *futures]:
-                with pytest.raises(DatabaseUnavailable):
-                    future.result(10)
+        # From the release on, the first write's commit is refused, and the next batch's.
+        first, futures = behind_a_held_write(
+            [adding(f"lost-{n}") for n in range(5)], before_release=refusing.set
+        )
     finally:
         event.remove(engine, "commit", refuse)
+    for future in [first, *futures]:
+        with pytest.raises(DatabaseUnavailable):
+            future.result()
     assert users() == set()
 
 
