@@ -59,18 +59,19 @@ class JobMoves:
 
     def move(self, where: Sequence[ColumnElement[bool]], change: Change) -> list[str]:
         """Move every job matching `where` that may go to `change.status`; answer their ids."""
-        statement = _moving(change).where(*where)
-        return self._moved_by(statement, change, {})
+        return self._moved_by(_moving_any(*_shape(change)).where(*where), change, {})
 
     def move_held(self, job_id: str, attempt: int, change: Change) -> bool:
         """Move the job a worker's `attempt` holds (in progress); False if it holds it no more.
         The worker's end of every job: its statement is built once."""
-        params = {"held_job_id": job_id, "held_attempt": attempt}
-        return bool(self._moved_by(_moving_held(*_shape(change)), change, params))
+        fence = {"held_job_id": job_id, "held_attempt": attempt}
+        return bool(self._moved_by(_moving_held(*_shape(change)), change, fence))
 
-    def _moved_by(self, statement: Update, change: Change, params: dict[str, Any]) -> list[str]:
+    def _moved_by(self, statement: Update, change: Change, fence: dict[str, Any]) -> list[str]:
+        """Run a move's `statement`, its WHERE's parameters in `fence`; answer the ids moved."""
         now = utcnow()
-        params |= {
+        params = {
+            **fence,
             "new_result": change.result,
             "new_error": change.error,
             "new_required_action": change.required_action,
@@ -116,10 +117,6 @@ def moving_jobs() -> Iterator[JobMoves]:
 
 def _shape(change: Change) -> tuple[str, bool]:
     return change.status, change.response_id is not None
-
-
-def _moving(change: Change) -> Update:
-    return _moving_any(*_shape(change))
 
 
 # None is SQL NULL, as it is given literally to `values()`, not JSON's null.
