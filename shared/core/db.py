@@ -208,7 +208,7 @@ def _writer_turn(engine: Engine, asked_at: float | None) -> Iterator[float]:
     once: threads of a process on a Python lock, processes on a file lock beside the database.
     Left to SQLite's busy handler they would sleep in steps of up to 100 ms each, and
     throughput would collapse under contention. Yields the deadline of the whole wait."""
-    deadline = (asked_at or time.monotonic()) + SQLITE_BUSY_SECONDS
+    deadline = (time.monotonic() if asked_at is None else asked_at) + SQLITE_BUSY_SECONDS
     if engine.dialect.name != "sqlite":
         yield deadline
         return
