@@ -6,13 +6,14 @@ import fcntl
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     CursorResult,
     Engine,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     event,
     insert,
     inspect,
+    literal,
 )
 from sqlalchemy.dialects.postgresql import Insert as PostgresqlInsert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -29,7 +31,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 
 from shared.core.errors import DatabaseUnavailable
 from shared.core.settings import get_settings
@@ -106,6 +108,12 @@ def affected(session: Session, statement: Executable, params: dict[str, Any] | N
     after, and costs less CPU for it (inside SQLite's one-writer turn)."""
     result = session.connection().execute(statement, params)
     return int(cast(CursorResult[Any], result).rowcount)
+
+
+def one_of(column: InstrumentedAttribute[str], values: Iterable[str]) -> ColumnElement[bool]:
+    """`column IN (...)` for a fixed set of values, rendered once with its statement: `in_()` of
+    a plain list renders the list again at every execution (an "expanding" parameter)."""
+    return column.in_([literal(value) for value in sorted(values)])
 
 
 def insert_unless_present(

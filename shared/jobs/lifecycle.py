@@ -14,7 +14,14 @@ from sqlalchemy import Update, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from shared.core.clock import utcnow
-from shared.core.db import affected, insert_unless_present, read_session, row_values, write_session
+from shared.core.db import (
+    affected,
+    insert_unless_present,
+    one_of,
+    read_session,
+    row_values,
+    write_session,
+)
 from shared.core.group_commit import Undo, grouped_write
 from shared.core.models import Conversation, Job, Response
 from shared.core.settings import get_settings
@@ -95,7 +102,7 @@ _CLAIM = (
     .where(
         Job.id == bindparam("job_id"),
         Job.queue_state == states.SENT,
-        Job.status.in_((states.QUEUED, states.IN_PROGRESS)),
+        one_of(Job.status, (states.QUEUED, states.IN_PROGRESS)),
     )
     .values(
         status=states.IN_PROGRESS,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from shared.accounts.budgets import check_budget
 from shared.accounts.tokens import ensure_user
 from shared.core.clock import utcnow
-from shared.core.db import insert_new, write_session
+from shared.core.db import insert_new, one_of, write_session
 from shared.core.errors import Conflict, InvalidInput, not_found
 from shared.core.group_commit import grouped_write
 from shared.core.ids import new_id
@@ -159,7 +159,7 @@ def _store_job(
                 select(
                     exists().where(
                         Job.conversation_id == conversation_id,
-                        Job.status.in_(states.ACTIVE),
+                        one_of(Job.status, states.ACTIVE),
                     )
                 )
             )

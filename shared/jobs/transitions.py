@@ -21,7 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from shared.accounts.usage import Tokens, record_finished_jobs
 from shared.core.clock import utcnow
-from shared.core.db import write_session
+from shared.core.db import one_of, write_session
 from shared.core.models import Job
 from shared.core.settings import get_settings
 from shared.jobs import events, states
@@ -153,7 +153,7 @@ def _moving_any(status: str, points_at_response: bool) -> Update:
         returned.append(Job.request)
     return (
         update(Job)
-        .where(Job.status.in_(states.sources_of(status)))
+        .where(one_of(Job.status, states.sources_of(status)))
         .values(values)
         .returning(*returned)
     )
@@ -177,7 +177,7 @@ _RELEASE_NEXT = (
         == select(Job.id)
         .where(
             Job.conversation_id == bindparam("conversation"),
-            Job.status.in_(sorted(states.ACTIVE)),
+            one_of(Job.status, states.ACTIVE),
         )
         .order_by(Job.conversation_seq)
         .limit(1)
