@@ -35,6 +35,9 @@ def make_app(broker_url: str) -> Celery:
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,
+        # As the product's app: a worker's threads share one result backend, not one each made
+        # at a thread's first task (reading every installed package's metadata).
+        result_backend_thread_safe=True,
         task_acks_late=True,
         worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,

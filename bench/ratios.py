@@ -11,7 +11,8 @@ so each ratio means the same on 2 cores and on 64. Prints one table whose last l
 2. API CPU a job (`bench.submit_cpu`), in one process: a submit plus the `?wait` read that
    returns the finished job, against one request to the submit floor; <= 3x.
 3. slow upstream (`bench.slow_upstream`; 1 s a call, 2,000 jobs at once, one worker process):
-   jobs/s and peak calls in flight each >= 0.8x the SDK-call floor's; worker RSS <= 300 MB.
+   jobs/s and peak calls in flight each >= 0.8x the SDK-call floor's (its tasks make the two
+   calls each of these chat jobs makes: a conversation, a response in it); worker RSS <= 300 MB.
 4. submit saturation (`bench.submit_throughput`; wrk, 32 connections), on each database: >= 0.8x
    the submit floor under the product's gunicorn settings, 0 errors; then hey at 80% of the
    floor's saturation rate: the rate held (95% of it answered), every request 202, p99 <= 2x

@@ -2,8 +2,10 @@
 ONE worker process with WORKER_CONCURRENCY threads. Beside it, the original example's design
 (bench/sync_gateway_app.py: the upstream called inside the request) under gunicorn with 4 sync
 workers and with 4 gthread workers x 32 threads, driven by the same 2,000 requests, 500 at once;
-the worker's floor: a bare Celery worker of as many threads whose task only streams one response
-through the SDK (bench/bare_celery.py), the same 2,000 tasks sent at once; and the ceiling: the
+the worker's floor: a bare Celery worker of as many threads whose task makes only the two upstream
+calls each of these chat jobs makes (each starts a conversation): the upstream conversation, then
+a response streamed in it through the SDK (bench/bare_celery.py), the same 2,000 tasks sent at
+once; and the ceiling: the
 offline upstream alone under wrk (600 connections, 10 s), the streamed calls a second it serves.
 
     python -m bench.slow_upstream [--jobs 2000] [--worker-concurrency 512] [--database ...]
@@ -31,7 +33,7 @@ from urllib.parse import urlparse
 import httpx
 from redis import Redis
 
-from bench.bare_celery import QUEUE, UPSTREAM_TASK, make_app
+from bench.bare_celery import CONVERSATION_TASK, QUEUE, make_app
 from bench.common import (
     LOAD_ERRORS,
     MODEL,
@@ -167,7 +169,8 @@ def run_gateway(database: str, args: argparse.Namespace, with_floor: bool) -> li
 
 def run_floor(stack: Stack, args: argparse.Namespace) -> Run:
     """The stack's worker and beat replaced by a bare Celery worker of as many threads whose task
-    only streams a response through the SDK; `args.jobs` such tasks sent at once."""
+    only makes a chat job's two upstream calls (a conversation, a response streamed in it);
+    `args.jobs` such tasks sent at once."""
     stack.processes["worker"].stop()
     stack.processes["beat"].stop()
     httpx.post(f"{stack.upstream_url}/_offline/reset", timeout=30).raise_for_status()
@@ -182,7 +185,7 @@ def run_floor(stack: Stack, args: argparse.Namespace) -> Run:
         send_floor_tasks(stack.redis_url, key, args.jobs)
         finished = finish_times(stack.redis_url, key, args.jobs, args.timeout)
     arrivals = upstream_arrivals(stack.upstream_url)
-    label = f"floor: bare Celery, 1 worker x {args.worker_concurrency} threads, SDK call only"
+    label = f"floor: bare Celery, 1 worker x {args.worker_concurrency} threads, SDK calls only"
     outcome = f"completed {len(finished)}"
     if len(finished) < args.jobs:
         outcome += f" (+{args.jobs - len(finished)} unfinished after {args.timeout:.0f} s)"
@@ -194,7 +197,7 @@ def send_floor_tasks(redis_url: str, key: str, count: int) -> None:
     celery = make_app(redis_url)
     try:
         for index in range(count):
-            celery.send_task(UPSTREAM_TASK, args=[key, f"job {index}", MODEL], queue=QUEUE)
+            celery.send_task(CONVERSATION_TASK, args=[key, f"job {index}", MODEL], queue=QUEUE)
     finally:
         celery.close()
 
