@@ -6,14 +6,13 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from redis.exceptions import RedisError
 from sqlalchemy import Connection, Row, Select, bindparam, func, select
 
 from shared.core.db import read_connection, read_session
 from shared.core.errors import not_found
 from shared.core.models import Job
 from shared.core.pagination import list_body, page
-from shared.jobs import events, states
+from shared.jobs import events, states, status_watch
 from shared.views import JobColumns, job_body
 
 FALLBACK_POLL_SECONDS = 0.25
@@ -71,37 +70,26 @@ def get_job(user_id: str, job_id: str, wait_seconds: float = 0) -> dict[str, Any
 def _wait_until_settled(user_id: str, job_id: str, wait_seconds: float) -> None:
     """Hold until the job is terminal or waits for tool outputs, or until time is up.
 
-    Wakes on the job's event stream (status events are published after their change commits), so
-    the answer comes within milliseconds of the change; polls the database instead while Redis
-    is away. The stream's position is taken before the status is read: a change after the read
-    is an event after that position, so none slips between.
+    Woken by the process's status watch (status events are published after their change
+    commits), so the answer comes within milliseconds of the change; polls the database instead
+    while the watch is not listening (Redis away).
     """
     deadline = time.monotonic() + wait_seconds
-    try:
-        cursor: str | None = events.last_event_id(job_id)
-    except RedisError:
-        cursor = None
-    initial_status = status = job_status(user_id, job_id)
-    while not _settled(status, initial_status):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        if cursor is not None:
-            try:
-                new = events.read(job_id, cursor, block_ms=max(1, int(remaining * 1000)))
-            except RedisError:
-                cursor = None
-                continue
-            if not new:
+    with status_watch.watch.watching(job_id) as notice:  # before the read: no change slips between
+        initial_status = status = job_status(user_id, job_id)
+        while not _settled(status, initial_status):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 break
-            cursor = new[-1][0]
-            # A status event is published after its change commits: it says the status as well as
-            # a read would, and the caller reads the settled job once, after the wait.
-            said = [data.get("status") for _id, name, data in new if name == "status"]
-            status = said[-1] if said and said[-1] else status
-        else:
-            time.sleep(min(FALLBACK_POLL_SECONDS, remaining))
-            status = job_status(user_id, job_id)
+            if status_watch.watch.listening():
+                told, said = notice.next(remaining)
+                if not told:
+                    break
+                # A status told was committed first: it says as much as a read would.
+                status = said if said is not None else job_status(user_id, job_id)
+            else:  # woken early when the watch subscribes
+                notice.next(min(FALLBACK_POLL_SECONDS, remaining))
+                status = job_status(user_id, job_id)
 
 
 def _settled(status: str, initial_status: str) -> bool:

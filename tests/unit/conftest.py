@@ -14,6 +14,7 @@ from shared.accounts.tokens import create_token, token_cache
 from shared.core import db, redis_client, settings
 from shared.core.celery_app import celery_app
 from shared.core.migrate import upgrade_database
+from shared.jobs import status_watch
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +32,8 @@ def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
         lambda url, socket_timeout=2.0: fakeredis.FakeRedis(server=server, decode_responses=True),
     )
     celery_app.conf.broker_url = "memory://"
+    # Each test's waits listen on its own fake Redis.
+    monkeypatch.setattr(status_watch, "watch", status_watch.StatusWatch())
     token_cache.clear()
     upgrade_database()
     yield

@@ -1,5 +1,5 @@
-"""`GET /v1/jobs/{id}?wait=`: held until the job settles, woken by its status event, or by polling
-the database while Redis is away."""
+"""`GET /v1/jobs/{id}?wait=`: held until the job settles, woken by the process's status watch, or
+by polling the database while Redis is away."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from collections.abc import Iterator
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from shared.core import redis_client
 from shared.core.errors import NotFound
-from shared.jobs import events, states
+from shared.jobs import events, queries, states, status_watch
 from shared.jobs.lifecycle import Claim, Outcome, claim_job, finish_job
 from shared.jobs.queries import get_job
 from shared.jobs.submission import JobSubmission, submit_job
@@ -37,7 +38,10 @@ def finished_soon(running: Claim) -> Iterator[Claim]:
     timer.join()
 
 
-def test_a_wait_answers_when_the_job_ends_not_when_the_wait_does(finished_soon: Claim) -> None:
+def test_a_wait_answers_when_the_job_ends_not_when_the_wait_does(
+    finished_soon: Claim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queries, "FALLBACK_POLL_SECONDS", 60.0)  # only the watch can wake it
     started = time.monotonic()
     body = get_job("u", finished_soon.job_id, wait_seconds=WAIT)
     assert body["status"] == "completed" and body["result"] == {"output_text": "done"}
@@ -50,11 +54,44 @@ def test_while_redis_is_away_a_wait_polls_the_database(
     def away(*_args: object, **_kwargs: object) -> None:
         raise RedisConnectionError("redis is away")
 
-    monkeypatch.setattr(events, "last_event_id", away)
+    monkeypatch.setattr(redis_client, "redis_for", away)
     started = time.monotonic()
     body = get_job("u", finished_soon.job_id, wait_seconds=WAIT)
     assert body["status"] == "completed"
     assert time.monotonic() - started < WAIT / 2
+    assert not status_watch.watch.listening()
+
+
+def test_the_watch_tells_a_job_s_waits_each_status_it_moves_to_and_no_other_job_s() -> None:
+    with (
+        status_watch.watch.watching("job_a") as notice,
+        status_watch.watch.watching("job_b") as other,
+    ):
+        assert notice.next(WAIT) == (True, None)  # subscribed: read the database once
+        assert other.next(WAIT) == (True, None)
+        events.publish("job_a", "status", {"status": states.IN_PROGRESS})
+        events.publish_delta("job_a", "some text", 3)  # not a status: no one is woken
+        assert notice.next(WAIT) == (True, states.IN_PROGRESS)
+        events.publish("job_a", "status", {"status": states.COMPLETED})
+        assert notice.next(WAIT) == (True, states.COMPLETED)
+        assert other.next(0.2) == (False, None)
+
+
+def test_a_watch_that_loses_redis_tells_every_wait_to_read_the_database(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(status_watch, "READ_TIMEOUT_SECONDS", 0.1)
+    with status_watch.watch.watching("job_a") as notice:
+        assert notice.next(WAIT) == (True, None)
+        assert status_watch.watch.listening()
+
+        def away(*_args: object, **_kwargs: object) -> None:
+            raise RedisConnectionError("redis is away")
+
+        # The listener's next read fails (fakeredis has no connection to lose: its reads do).
+        monkeypatch.setattr("redis.client.PubSub.get_message", away)
+        assert notice.next(WAIT) == (True, None)
+        assert not status_watch.watch.listening()
 
 
 def test_a_wait_ends_with_the_job_still_running_when_time_is_up(running: Claim) -> None:
