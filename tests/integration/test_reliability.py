@@ -104,6 +104,33 @@ def test_redis_restart_during_a_burst_loses_no_accepted_job(fault_stack: Stack) 
     assert report.completed == report.accepted
 
 
+def test_a_wait_held_across_a_redis_restart_answers_when_its_job_ends(fault_stack: Stack) -> None:
+    """The API's status watch loses its subscription with Redis: the wait polls the database,
+    or hears the end once the watch has subscribed again; it does not sleep out its 30 s."""
+    with fault_stack.upstream() as upstream:
+        upstream.put("/_offline/config", json={"latency_ms": 4000}).raise_for_status()
+    user = f"restart-wait-{uuid.uuid4().hex[:8]}"
+    try:
+        with fault_stack.client() as api, ThreadPoolExecutor(1) as pool:
+            job = api.post("/v1/chat", json={"message": "across a restart", "user_id": user})
+            assert job.status_code == 202, job.text
+            job_id = job.json()["id"]
+            started = time.monotonic()
+            waited = pool.submit(
+                api.get, f"/v1/jobs/{job_id}", params={"wait": 30, "user_id": user}
+            )
+            time.sleep(1.0)
+            fault_stack.restart_redis(down_seconds=0.5)
+            answer = waited.result(timeout=45)
+            elapsed = time.monotonic() - started
+    finally:
+        with fault_stack.upstream() as upstream:
+            upstream.put("/_offline/config", json={"latency_ms": 0}).raise_for_status()
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "completed", answer.json()
+    assert elapsed < 15, elapsed
+
+
 def test_while_redis_is_down_submits_answer_fast_and_readyz_names_it(fault_stack: Stack) -> None:
     status, body, elapsed = faults.redis_down_readiness(fault_stack)
     assert status == 503
