@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 
 from shared.core.redis_client import get_long_poll_redis, get_redis
 from shared.core.settings import get_settings
-from shared.jobs.status_watch import STATUS_CHANNEL, status_notice
+from shared.jobs.status_watch import STATUS_CHANNEL
 
 MAX_EVENTS_PER_JOB = 20_000
 
@@ -20,15 +20,15 @@ def stream_key(job_id: str) -> str:
 
 
 def publish(job_id: str, event: str, data: dict[str, Any], *, final: bool = False) -> None:
-    """Append an event (a status event is also told to every process's waits); best effort,
-    since the database, not Redis, holds the job's truth."""
+    """Append an event (a status event also wakes every process's waits on the job); best
+    effort, since the database, not Redis, holds the job's truth."""
     try:
         pipe = get_redis().pipeline(transaction=False)
         key = stream_key(job_id)
         pipe.xadd(key, {"event": event, "data": json.dumps(data)}, maxlen=MAX_EVENTS_PER_JOB)
         pipe.expire(key, get_settings().EVENT_RETENTION_SECONDS)
         if event == "status":
-            pipe.publish(STATUS_CHANNEL, status_notice(job_id, data.get("status")))
+            pipe.publish(STATUS_CHANNEL, job_id)
         pipe.execute()
     except RedisError:
         if final:

@@ -16,6 +16,7 @@ from shared.jobs import events, states, status_watch
 from shared.views import JobColumns, job_body
 
 FALLBACK_POLL_SECONDS = 0.25
+RECHECK_SECONDS = 5.0
 
 # Built once: a job's read is a poll's whole work, and building the statement cost as much CPU
 # as running it.
@@ -70,9 +71,10 @@ def get_job(user_id: str, job_id: str, wait_seconds: float = 0) -> dict[str, Any
 def _wait_until_settled(user_id: str, job_id: str, wait_seconds: float) -> None:
     """Hold until the job is terminal or waits for tool outputs, or until time is up.
 
-    Woken by the process's status watch (status events are published after their change
-    commits), so the answer comes within milliseconds of the change; polls the database instead
-    while the watch is not listening (Redis away).
+    Woken by the process's status watch when the job's status changes (or may have), so the
+    answer comes within milliseconds of the change; polls the database instead while the watch
+    is not listening (Redis away), and reads it at least every RECHECK_SECONDS in any case (a
+    change whose notice Redis lost).
     """
     deadline = time.monotonic() + wait_seconds
     with status_watch.watch.watching(job_id) as notice:  # before the read: no change slips between
@@ -81,15 +83,9 @@ def _wait_until_settled(user_id: str, job_id: str, wait_seconds: float) -> None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            if status_watch.watch.listening():
-                told, said = notice.next(remaining)
-                if not told:
-                    break
-                # A status told was committed first: it says as much as a read would.
-                status = said if said is not None else job_status(user_id, job_id)
-            else:  # woken early when the watch subscribes
-                notice.next(min(FALLBACK_POLL_SECONDS, remaining))
-                status = job_status(user_id, job_id)
+            longest = RECHECK_SECONDS if status_watch.watch.listening() else FALLBACK_POLL_SECONDS
+            notice.wait(min(longest, remaining))
+            status = job_status(user_id, job_id)
 
 
 def _settled(status: str, initial_status: str) -> bool:

@@ -1,23 +1,25 @@
 """What `?wait` waits on: one Redis subscription a process, not a blocked connection a wait.
 
-Every status event is also published on one channel (`events.publish`). A process's waits each
-register a `Notice` for their job; one listener thread, subscribed to the channel, tells each
-notice the status its job moved to. A wait registers before it reads the job's status, so a
-change committed after that read reaches it.
+The id of every job whose status changes is published on one channel (`events.publish`, after
+the change commits). A process's waits each register a `Notice` for their job; one listener
+thread, subscribed to the channel, wakes the notices of each job named, and the wait reads the
+job's status. A wait registers before its first read, so a change committed after that read
+wakes it.
 
 While the listener is not subscribed (the process's first wait, or Redis away) `listening()` is
 False and waits poll the database instead. Whenever the listener subscribes or loses Redis it
-tells every notice `None`: read the database, since notices may have gone unheard meanwhile.
+wakes every notice, since a change may have gone unheard meanwhile. A subscription that stops
+answering (a connection dropped without being closed) is noticed by a ping.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from shared.core import redis_client
@@ -30,33 +32,22 @@ READ_TIMEOUT_SECONDS = 5.0
 RECONNECT_SECONDS = 1.0
 
 
-def status_notice(job_id: str, status: str | None) -> str:
-    """The channel's message for a job that moved to `status`."""
-    return json.dumps({"job_id": job_id, "status": status})
-
-
 class Notice:
-    """What a wait is told about its job: the statuses it moved to, or None (read the database)."""
+    """A wait's doorbell: rung when its job's status may have changed."""
 
     def __init__(self) -> None:
-        self._told: list[str | None] = []
-        self._changed = threading.Condition(threading.Lock())
+        self._rung = threading.Event()
 
-    def tell(self, status: str | None) -> None:
-        with self._changed:
-            self._told.append(status)
-            self._changed.notify()
+    def ring(self) -> None:
+        self._rung.set()
 
-    def next(self, timeout: float) -> tuple[bool, str | None]:
-        """(False, None) if nothing is told within `timeout`; else (True, the latest status told,
-        or None if any telling said to read the database)."""
-        with self._changed:
-            if not self._told:
-                self._changed.wait(timeout)
-            if not self._told:
-                return False, None
-            told, self._told = self._told, []
-        return True, (None if None in told else told[-1])
+    def wait(self, timeout: float) -> bool:
+        """Whether it rang within `timeout`; the caller reads the job after either answer."""
+        rung = self._rung.wait(timeout)
+        # A ring between the wait and this clear was for a change committed before it, which the
+        # caller's read, after it, sees.
+        self._rung.clear()
+        return rung
 
 
 class StatusWatch:
@@ -65,6 +56,7 @@ class StatusWatch:
         self._lock = threading.Lock()
         self._listener: threading.Thread | None = None
         self._listening = False
+        self._stopped = threading.Event()
 
     def listening(self) -> bool:
         return self._listening
@@ -88,42 +80,53 @@ class StatusWatch:
                 if not notices:
                     del self._notices[job_id]
 
-    def _tell(self, job_id: str, status: str | None) -> None:
+    def stop(self) -> None:
+        """End the listener within a read's timeout (the process's own end does as well)."""
+        self._stopped.set()
+
+    def _ring(self, job_id: str) -> None:
         with self._lock:
             notices = list(self._notices.get(job_id, ()))
         for notice in notices:
-            notice.tell(status)
+            notice.ring()
 
-    def _tell_everyone_to_read(self, listening: bool) -> None:
+    def _ring_everyone(self, listening: bool) -> None:
         with self._lock:
             self._listening = listening
             notices = [notice for waiting in self._notices.values() for notice in waiting]
         for notice in notices:
-            notice.tell(None)
+            notice.ring()
 
     def _listen(self) -> None:
-        while True:
+        while not self._stopped.is_set():
             try:
                 self._follow_the_channel()
             except RedisError as exc:
                 log.warning("job status watch lost redis (%s); waits poll the database", exc)
+            except Exception:
+                log.exception("job status watch failed; waits poll the database")
             finally:
-                self._tell_everyone_to_read(listening=False)
-            threading.Event().wait(RECONNECT_SECONDS)
+                self._ring_everyone(listening=False)
+            self._stopped.wait(RECONNECT_SECONDS)
 
     def _follow_the_channel(self) -> None:
         redis = redis_client.redis_for(get_settings().REDIS_URL, 2 * READ_TIMEOUT_SECONDS)
         with redis.pubsub() as pubsub:  # type: ignore[no-untyped-call]
             pubsub.subscribe(STATUS_CHANNEL)
-            while True:
+            pinged = False
+            while not self._stopped.is_set():
                 message = pubsub.get_message(timeout=READ_TIMEOUT_SECONDS)
                 if message is None:
+                    if pinged:
+                        raise RedisConnectionError("no answer to a ping on the status channel")
+                    pubsub.ping()
+                    pinged = True
                     continue
+                pinged = False
                 if message["type"] == "subscribe":
-                    self._tell_everyone_to_read(listening=True)
+                    self._ring_everyone(listening=True)
                 elif message["type"] == "message":
-                    said = json.loads(message["data"])
-                    self._tell(said["job_id"], said["status"])
+                    self._ring(str(message["data"]))
 
 
 watch = StatusWatch()

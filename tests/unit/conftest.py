@@ -33,10 +33,12 @@ def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
     )
     celery_app.conf.broker_url = "memory://"
     # Each test's waits listen on its own fake Redis.
-    monkeypatch.setattr(status_watch, "watch", status_watch.StatusWatch())
+    watch = status_watch.StatusWatch()
+    monkeypatch.setattr(status_watch, "watch", watch)
     token_cache.clear()
     upgrade_database()
     yield
+    watch.stop()
     settings.get_settings.cache_clear()
     db.engine_for.cache_clear()
 

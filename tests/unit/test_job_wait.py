@@ -41,7 +41,9 @@ def finished_soon(running: Claim) -> Iterator[Claim]:
 def test_a_wait_answers_when_the_job_ends_not_when_the_wait_does(
     finished_soon: Claim, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(queries, "FALLBACK_POLL_SECONDS", 60.0)  # only the watch can wake it
+    # Only the watch can wake it in time: neither polling nor the recheck comes within the wait.
+    monkeypatch.setattr(queries, "FALLBACK_POLL_SECONDS", 60.0)
+    monkeypatch.setattr(queries, "RECHECK_SECONDS", 60.0)
     started = time.monotonic()
     body = get_job("u", finished_soon.job_id, wait_seconds=WAIT)
     assert body["status"] == "completed" and body["result"] == {"output_text": "done"}
@@ -62,27 +64,25 @@ def test_while_redis_is_away_a_wait_polls_the_database(
     assert not status_watch.watch.listening()
 
 
-def test_the_watch_tells_a_job_s_waits_each_status_it_moves_to_and_no_other_job_s() -> None:
+def test_the_watch_rings_a_job_s_waits_when_its_status_changes_and_no_other_job_s() -> None:
     with (
         status_watch.watch.watching("job_a") as notice,
         status_watch.watch.watching("job_b") as other,
     ):
-        assert notice.next(WAIT) == (True, None)  # subscribed: read the database once
-        assert other.next(WAIT) == (True, None)
-        events.publish("job_a", "status", {"status": states.IN_PROGRESS})
+        assert notice.wait(WAIT) and other.wait(WAIT)  # subscribed: read the database once
         events.publish_delta("job_a", "some text", 3)  # not a status: no one is woken
-        assert notice.next(WAIT) == (True, states.IN_PROGRESS)
+        assert not notice.wait(0.2)
         events.publish("job_a", "status", {"status": states.COMPLETED})
-        assert notice.next(WAIT) == (True, states.COMPLETED)
-        assert other.next(0.2) == (False, None)
+        assert notice.wait(WAIT)
+        assert not other.wait(0.2)
 
 
-def test_a_watch_that_loses_redis_tells_every_wait_to_read_the_database(
+def test_a_watch_that_loses_redis_wakes_every_wait_to_read_the_database(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(status_watch, "READ_TIMEOUT_SECONDS", 0.1)
     with status_watch.watch.watching("job_a") as notice:
-        assert notice.next(WAIT) == (True, None)
+        assert notice.wait(WAIT)
         assert status_watch.watch.listening()
 
         def away(*_args: object, **_kwargs: object) -> None:
@@ -90,7 +90,20 @@ def test_a_watch_that_loses_redis_tells_every_wait_to_read_the_database(
 
         # The listener's next read fails (fakeredis has no connection to lose: its reads do).
         monkeypatch.setattr("redis.client.PubSub.get_message", away)
-        assert notice.next(WAIT) == (True, None)
+        assert notice.wait(WAIT)
+        assert not status_watch.watch.listening()
+
+
+def test_a_subscription_that_stops_answering_is_noticed_by_a_ping(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(status_watch, "READ_TIMEOUT_SECONDS", 0.1)
+    with status_watch.watch.watching("job_a") as notice:
+        assert notice.wait(WAIT)
+        assert status_watch.watch.listening()
+        # A connection dropped without being closed: reads time out and pings go unanswered.
+        monkeypatch.setattr("redis.client.PubSub.ping", lambda _self: None)
+        assert notice.wait(WAIT)
         assert not status_watch.watch.listening()
 
 
