@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -18,6 +18,10 @@ from shared.jobs.queries import get_job
 from shared.jobs.submission import JobSubmission, submit_job
 
 WAIT = 5.0
+
+
+def redis_away(*_args: object, **_kwargs: object) -> None:
+    raise RedisConnectionError("redis is away")
 
 
 @pytest.fixture()
@@ -53,10 +57,7 @@ def test_a_wait_answers_when_the_job_ends_not_when_the_wait_does(
 def test_while_redis_is_away_a_wait_polls_the_database(
     finished_soon: Claim, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def away(*_args: object, **_kwargs: object) -> None:
-        raise RedisConnectionError("redis is away")
-
-    monkeypatch.setattr(redis_client, "redis_for", away)
+    monkeypatch.setattr(redis_client, "redis_for", redis_away)
     started = time.monotonic()
     body = get_job("u", finished_soon.job_id, wait_seconds=WAIT)
     assert body["status"] == "completed"
@@ -65,11 +66,14 @@ def test_while_redis_is_away_a_wait_polls_the_database(
 
 
 def test_the_watch_rings_a_job_s_waits_when_its_status_changes_and_no_other_job_s() -> None:
+    with status_watch.watch.watching("job_c") as first:
+        assert first.wait(WAIT)  # the watch subscribed: read the database once
+    # Registered once the watch listens, so no subscription's ring is pending for them.
     with (
         status_watch.watch.watching("job_a") as notice,
         status_watch.watch.watching("job_b") as other,
     ):
-        assert notice.wait(WAIT) and other.wait(WAIT)  # subscribed: read the database once
+        assert status_watch.watch.listening()
         events.publish_delta("job_a", "some text", 3)  # not a status: no one is woken
         assert not notice.wait(0.2)
         events.publish("job_a", "status", {"status": states.COMPLETED})
@@ -77,32 +81,23 @@ def test_the_watch_rings_a_job_s_waits_when_its_status_changes_and_no_other_job_
         assert not other.wait(0.2)
 
 
-def test_a_watch_that_loses_redis_wakes_every_wait_to_read_the_database(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(status_watch, "READ_TIMEOUT_SECONDS", 0.1)
-    with status_watch.watch.watching("job_a") as notice:
-        assert notice.wait(WAIT)
-        assert status_watch.watch.listening()
-
-        def away(*_args: object, **_kwargs: object) -> None:
-            raise RedisConnectionError("redis is away")
-
-        # The listener's next read fails (fakeredis has no connection to lose: its reads do).
-        monkeypatch.setattr("redis.client.PubSub.get_message", away)
-        assert notice.wait(WAIT)
-        assert not status_watch.watch.listening()
-
-
-def test_a_subscription_that_stops_answering_is_noticed_by_a_ping(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(status_watch, "READ_TIMEOUT_SECONDS", 0.1)
-    with status_watch.watch.watching("job_a") as notice:
-        assert notice.wait(WAIT)
-        assert status_watch.watch.listening()
+@pytest.mark.parametrize(
+    ("broken", "replacement"),
+    [
+        # Reads fail (fakeredis has no connection to lose: its reads do).
+        pytest.param("redis.client.PubSub.get_message", redis_away, id="reads-fail"),
         # A connection dropped without being closed: reads time out and pings go unanswered.
-        monkeypatch.setattr("redis.client.PubSub.ping", lambda _self: None)
+        pytest.param("redis.client.PubSub.ping", lambda _self: None, id="pings-unanswered"),
+    ],
+)
+def test_a_watch_that_loses_redis_wakes_every_wait_to_read_the_database(
+    broken: str, replacement: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(status_watch, "READ_TIMEOUT_SECONDS", 0.1)
+    with status_watch.watch.watching("job_a") as notice:
+        assert notice.wait(WAIT)
+        assert status_watch.watch.listening()
+        monkeypatch.setattr(broken, replacement)
         assert notice.wait(WAIT)
         assert not status_watch.watch.listening()
 
